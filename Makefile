@@ -1,0 +1,27 @@
+# Two entry points: `make demo` runs the main job, `make test` runs every test.
+# Both create .venv on first use and install the package with its dev extras.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: demo test typecheck clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/joinsim demo
+
+test: $(STAMP)
+	$(BIN)/python -m pytest
+	$(BIN)/python -m mypy
+
+typecheck: $(STAMP)
+	$(BIN)/python -m mypy
+
+clean:
+	rm -rf $(VENV) build *.egg-info

@@ -1,0 +1,91 @@
+"""Define joinsim's error hierarchy; messages are the texts upstream prints.
+
+Every message is the exact string kubeadm, kube-apiserver or client-go would
+print, so a user can search upstream issues for it. Wrapping follows Go's
+``fmt.Errorf("%s: %w")`` convention: ``wrap("prefix", err)`` gives
+``"prefix: <err>"`` and keeps the cause.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Mapping
+
+DISCOVERY_WRAP = "couldn't validate the identity of the API Server"
+
+
+class JoinsimError(Exception):
+    """Base of every error joinsim raises on purpose; ``str()`` is the upstream text."""
+
+
+class ValidationError(JoinsimError, ValueError):
+    """Reject malformed input: a token, a pin, a usage, a group, a config field."""
+
+
+class TokenError(ValidationError):
+    """Reject a bootstrap token string, usage, group or Secret."""
+
+
+class PinError(ValidationError):
+    """Reject a CA public-key pin, or a CA that matches no pin."""
+
+
+class KubeconfigError(ValidationError):
+    """Reject a kubeconfig that does not parse or has no usable cluster."""
+
+
+class CryptoError(JoinsimError, ValueError):
+    """Reject a certificate, CSR, key or ciphertext."""
+
+
+class SigningError(CryptoError):
+    """Refuse to sign, as the csrsigning controller's CA does."""
+
+
+class CertificateKeyError(CryptoError):
+    """Reject a ``--certificate-key`` or a kubeadm-certs payload."""
+
+
+class DiscoveryError(JoinsimError):
+    """Fail discovery; ``str()`` already carries kubeadm's wrapping."""
+
+
+class PreflightError(JoinsimError):
+    """Fail the preflight checks."""
+
+
+class TLSBootstrapError(JoinsimError):
+    """Fail the kubelet's TLS bootstrap or kubeadm's wait for it."""
+
+
+class TransportError(JoinsimError):
+    """Fail an HTTP exchange below the API: connect, TLS or timeout, in Go's words."""
+
+
+class ApiStatusError(JoinsimError):
+    """Carry a Kubernetes ``Status`` failure returned by (or raised inside) the API server."""
+
+    def __init__(self, status: Mapping[str, Any]) -> None:
+        super().__init__(str(status.get("message", "")))
+        self.status: dict[str, Any] = dict(status)
+
+    @property
+    def code(self) -> int:
+        """Return the HTTP status code."""
+        return int(self.status.get("code", 500))
+
+    @property
+    def reason(self) -> str:
+        """Return the machine-readable reason (``NotFound``, ``Forbidden``...)."""
+        return str(self.status.get("reason", ""))
+
+
+def wrap(prefix: str, err: BaseException | str) -> str:
+    """Join a context prefix and an error the way Go's ``%s: %v`` does."""
+    return f"{prefix}: {err}"
+
+
+def go_quote(text: str) -> str:
+    """Quote a string as Go's ``%q`` does for the ASCII texts kubeadm prints."""
+    escaped = text.replace("\\", "\\\\").replace('"', '\\"')
+    escaped = escaped.replace("\n", "\\n").replace("\t", "\\t").replace("\r", "\\r")
+    return f'"{escaped}"'

@@ -1,0 +1,102 @@
+"""Define the REST messages the join workflow and the control plane exchange.
+
+The control plane's ``handle(request, now)`` takes a ``Request`` and returns a
+``Response``; the join workflow yields requests inside ``HttpRequest`` commands.
+Bodies are bytes on the way in (the server must cope with malformed input) and
+JSON-shaped Python values on the way out; drivers serialize them for the wire.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any, Mapping
+from urllib.parse import parse_qsl, urlsplit
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ClientSubject:
+    """Identify the holder of a client certificate the driver's TLS layer verified."""
+
+    common_name: str
+    organizations: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Request:
+    """Carry one HTTP request in Kubernetes REST terms."""
+
+    method: str
+    path: str
+    query: Mapping[str, str] = field(default_factory=dict)
+    headers: Mapping[str, str] = field(default_factory=dict)
+    body: bytes = b""
+    client: ClientSubject | None = None
+
+    @staticmethod
+    def build(
+        method: str,
+        target: str,
+        *,
+        body: Any = None,
+        bearer: str | None = None,
+        client: ClientSubject | None = None,
+        content_type: str = "application/json",
+    ) -> Request:
+        """Build a request from a path with an optional query string and a JSON body."""
+        parts = urlsplit(target)
+        headers: dict[str, str] = {}
+        raw = b""
+        if body is not None:
+            raw = json.dumps(body, separators=(",", ":"), sort_keys=True).encode()
+            headers["Content-Type"] = content_type
+        if bearer is not None:
+            headers["Authorization"] = f"Bearer {bearer}"
+        return Request(
+            method=method,
+            path=parts.path,
+            query=dict(parse_qsl(parts.query, keep_blank_values=True)),
+            headers=headers,
+            body=raw,
+            client=client,
+        )
+
+    def header(self, name: str) -> str | None:
+        """Return a header value, matching the name case-insensitively."""
+        wanted = name.lower()
+        for key, value in self.headers.items():
+            if key.lower() == wanted:
+                return value
+        return None
+
+    @property
+    def target(self) -> str:
+        """Return the path with its query string, as a URL would show it."""
+        if not self.query:
+            return self.path
+        return self.path + "?" + "&".join(f"{k}={v}" for k, v in self.query.items())
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Response:
+    """Carry one HTTP response: a status code and a JSON body (or plain text)."""
+
+    status: int
+    body: Any = None
+    headers: Mapping[str, str] = field(default_factory=dict)
+    text: str | None = None
+    server: str = ""
+    """Who answered: the driver fills in the serving host (a control plane or an attacker)."""
+
+    @property
+    def ok(self) -> bool:
+        """Tell whether the status is 2xx."""
+        return 200 <= self.status < 300
+
+    def encode(self) -> bytes:
+        """Serialize the body as kube-apiserver would put it on the wire."""
+        if self.text is not None:
+            return self.text.encode()
+        if self.body is None:
+            return b""
+        return json.dumps(self.body, separators=(",", ":")).encode()

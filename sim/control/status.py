@@ -115,13 +115,13 @@ def bad_request(message: str) -> ApiStatusError:
 
 def method_not_allowed(method: str) -> ApiStatusError:
     """Return the 405 for an unsupported verb on a served path."""
-    message = f"the server does not allow this method on the requested resource"
+    message = "the server does not allow this method on the requested resource"
     return ApiStatusError(status(405, "MethodNotAllowed", message, {}))
 
 
 def unsupported_media_type(content_type: str) -> ApiStatusError:
     """Return the 415 for a body type the server does not decode."""
-    return ApiStatusError(status(415, "UnsupportedMediaType", f'the body of the request was in an unknown format - accepted media types include: application/json, application/yaml, application/vnd.kubernetes.protobuf'))
+    return ApiStatusError(status(415, "UnsupportedMediaType", "the body of the request was in an unknown format - accepted media types include: application/json, application/yaml, application/vnd.kubernetes.protobuf"))
 
 
 def too_large() -> ApiStatusError:

@@ -9,6 +9,7 @@ or out are copies, so callers can never alter stored state by accident.
 
 from __future__ import annotations
 
+import builtins
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Iterator
@@ -42,6 +43,11 @@ def clone(value: Any) -> Any:
     return value
 
 
+def clone_obj(obj: Obj) -> Obj:
+    """Copy one object (``clone`` with its type kept)."""
+    return {k: clone(v) for k, v in obj.items()}
+
+
 class Store:
     """Hold objects and their history; the single source of truth of a control plane."""
 
@@ -49,7 +55,7 @@ class Store:
         self._rng = rng
         self._objects: dict[tuple[str, str, str], Obj] = {}
         self._revision = 0
-        self._events: list[WatchEvent] = []
+        self._events: builtins.list[WatchEvent] = []
 
     @property
     def revision(self) -> int:
@@ -63,13 +69,13 @@ class Store:
     def get(self, resource: str, namespace: str, name: str) -> Obj | None:
         """Return a copy of one object, or None."""
         obj = self._objects.get((resource, namespace, name))
-        return clone(obj) if obj is not None else None
+        return clone_obj(obj) if obj is not None else None
 
     def peek(self, resource: str, namespace: str, name: str) -> Obj | None:
         """Return the stored object itself, for hot read-only paths; never mutate it."""
         return self._objects.get((resource, namespace, name))
 
-    def list(self, resource: str, namespace: str | None = None) -> list[Obj]:
+    def list(self, resource: str, namespace: str | None = None) -> builtins.list[Obj]:
         """Return copies of a resource's objects, sorted by namespace and name."""
         return [clone(o) for o in self.iter(resource, namespace)]
 
@@ -88,7 +94,7 @@ class Store:
         if not info.namespaced:
             md.pop("namespace", None)
         if not md.get("name") and md.get("generateName"):
-            md["name"] = self._generate_name(resource, namespace, md["generateName"])
+            md["name"] = self.generate_name(resource, namespace, md["generateName"])
         name = md.get("name", "")
         if (resource, namespace, name) in self._objects:
             raise status.already_exists(resource, info.group, name)
@@ -97,7 +103,7 @@ class Store:
         new.setdefault("apiVersion", info.api_version)
         new.setdefault("kind", info.kind)
         self._commit("ADDED", resource, (resource, namespace, name), new)
-        return clone(new)
+        return clone_obj(new)
 
     def update(self, resource: str, obj: Obj) -> Obj:
         """Replace an object; a set, stale ``resourceVersion`` or a UID mismatch gives 409."""
@@ -125,7 +131,7 @@ class Store:
         new.setdefault("apiVersion", info.api_version)
         new.setdefault("kind", info.kind)
         self._commit("MODIFIED", resource, key, new)
-        return clone(new)
+        return clone_obj(new)
 
     def delete(self, resource: str, namespace: str, name: str, uid: str | None = None) -> Obj:
         """Remove an object, optionally only if its UID matches; return it as it was."""
@@ -141,9 +147,9 @@ class Store:
         self._revision += 1
         gone = clone(current)
         self._events.append(WatchEvent(type="DELETED", resource=resource, object=gone, resource_version=self._revision))
-        return clone(gone)
+        return clone_obj(gone)
 
-    def events_since(self, resource_version: int, resource: str | None = None) -> list[WatchEvent]:
+    def events_since(self, resource_version: int, resource: str | None = None) -> builtins.list[WatchEvent]:
         """Return the changes after a resourceVersion, oldest first."""
         lo, hi = 0, len(self._events)
         while lo < hi:
@@ -160,7 +166,8 @@ class Store:
         self._objects[key] = obj
         self._events.append(WatchEvent(type=kind, resource=resource, object=clone(obj), resource_version=self._revision))
 
-    def _generate_name(self, resource: str, namespace: str, prefix: str) -> str:
+    def generate_name(self, resource: str, namespace: str, prefix: str) -> str:
+        """Return ``prefix`` plus 5 random characters, unused in that namespace (``names.SimpleNameGenerator``)."""
         while True:
             suffix = "".join(_NAME_ALPHABET[self._rng.randrange(len(_NAME_ALPHABET))] for _ in range(_GENERATED_SUFFIX))
             name = prefix + suffix

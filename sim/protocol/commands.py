@@ -104,6 +104,22 @@ class CreateCSR:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class IssueCertificate:
+    """Issue a key and certificate signed by a CA the node holds (control-plane joins).
+
+    Result: ``(cert_pem, key_pem)``. ``server`` selects serverAuth, else clientAuth.
+    """
+
+    ca_cert_pem: bytes
+    ca_key_pem: bytes
+    common_name: str
+    organizations: tuple[str, ...] = ()
+    dns_names: tuple[str, ...] = ()
+    ip_addresses: tuple[str, ...] = ()
+    server: bool = False
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class ChargeCpu:
     """Account CPU for crypto the workflow did inline (``jws-verify``, ``pin``). Result: ``None``."""
 
@@ -140,9 +156,14 @@ class InspectNode:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class StartKubelet:
-    """(Re)start the kubelet service, which runs ``kubelet.bootstrap(config)``. Result: ``None``."""
+    """(Re)start the kubelet service. Result: ``None``.
 
-    config: Any
+    The driver runs ``kubelet.bootstrap`` beside the join, adding its own
+    models (start-up delay, CNI delay, the seeded jitter source).
+    """
+
+    node_name: str
+    labels: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -161,6 +182,10 @@ class KubeletState:
 
     running: bool
     healthy: bool
+    csr_name: str = ""
+    """The CSR the kubelet last created (from its ``csr-created`` mark)."""
+    csr_server: str = ""
+    """Which host answered that CSR's creation."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -181,7 +206,7 @@ class Mark:
 
 
 Command = Union[
-    HttpRequest, WatchObject, Sleep, ReadClock, GenerateKey, CreateCSR, ChargeCpu, ReadFile, WriteFile,
+    HttpRequest, WatchObject, Sleep, ReadClock, GenerateKey, CreateCSR, IssueCertificate, ChargeCpu, ReadFile, WriteFile,
     RemoveFile, InspectNode, StartKubelet, StopKubelet, KubeletStatus, Log, Mark,
 ]
 

@@ -1,0 +1,223 @@
+"""Model kube-controller-manager's csrsigning controllers: the cluster CA issues approved CSRs.
+
+How this works: there is one controller per signer name, each with five
+workers, and each starts only when the CA certificate and key are configured
+(kubeadm passes ``/etc/kubernetes/pki/ca.{crt,key}``). For a CSR that is
+Approved (and not Denied), not Failed, not yet issued and addressed to its
+signer, the controller re-validates the request against the signer's rules.
+A failure adds the condition Failed/True/SignerValidationFailure and issues
+nothing; otherwise the CA signs (backdated 5 min, TTL from
+``--cluster-signing-duration`` or ``spec.expirationSeconds``, clamped) and the
+PEM certificate is written to ``status.certificate`` through the ``status``
+subresource. Errors re-queue the key with the workqueue's backoff.
+Upstream: pkg/controller/certificates/signer/signer.go,
+pkg/controller/certificates/authority/policies.go, pkg/apis/certificates/helpers.go.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Callable, Mapping, Sequence
+
+from cryptography import x509
+from cryptography.x509.oid import NameOID
+
+from sim.control.controllers.base import Reconcile, Requeue, controller_request
+from sim.control.controllers.bootstrapsigner import status_message
+from sim.control.controllers.csrapproving import CSR_PATH, FailureBackoff, approval_state, has_true_condition
+from sim.control.profile import CURRENT, Profile
+from sim.control.store import Store, WatchEvent, clone
+from sim.protocol import csr as csrlib
+from sim.protocol import pki
+from sim.protocol.constants import (
+    CSR_RESOURCE, CSR_SIGNING_WORKERS, KUBE_APISERVER_CLIENT_KUBELET_SIGNER, KUBE_APISERVER_CLIENT_SIGNER,
+    KUBELET_SERVING_SIGNER, LEGACY_UNKNOWN_SIGNER, NODE_USER_PREFIX, NODES_GROUP, SIGNER_VALIDATION_FAILURE_REASON,
+    SIGNING_DURATION_DEFAULT, USAGE_CLIENT_AUTH, USAGE_DIGITAL_SIGNATURE, USAGE_KEY_ENCIPHERMENT, USAGE_SERVER_AUTH,
+)
+from sim.protocol.errors import CryptoError, SigningError, go_quote
+from sim.protocol.objects import b64, format_time, name_of
+from sim.protocol.rng import Rng
+
+__all__ = ["CONTROLLER_NAMES", "CsrSigner", "kube_apiserver_client_error", "kubelet_serving_error"]
+
+# pkg/controller/certificates/signer/signer.go: the controller name of each signer
+CONTROLLER_NAMES: dict[str, str] = {
+    KUBELET_SERVING_SIGNER: "csrsigning-kubelet-serving",
+    KUBE_APISERVER_CLIENT_KUBELET_SIGNER: "csrsigning-kubelet-client",
+    KUBE_APISERVER_CLIENT_SIGNER: "csrsigning-kube-apiserver-client",
+    LEGACY_UNKNOWN_SIGNER: "csrsigning-legacy-unknown",
+}
+
+Validator = Callable[[x509.CertificateSigningRequest, Sequence[str], bool], "str | None"]
+
+
+def _names(parsed: x509.CertificateSigningRequest, oid: x509.ObjectIdentifier) -> list[str]:
+    """Return the subject's values for one attribute, in order."""
+    return [str(a.value) for a in parsed.subject.get_attributes_for_oid(oid)]
+
+
+def _sans(parsed: x509.CertificateSigningRequest) -> x509.SubjectAlternativeName | None:
+    """Return the requested SAN extension, if any."""
+    try:
+        return parsed.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    except x509.ExtensionNotFound:
+        return None
+
+
+def kubelet_serving_error(parsed: x509.CertificateSigningRequest, usages: Sequence[str], strict: bool) -> str | None:
+    """Check a kubelet serving request as ValidateKubeletServingCSR does; return its error text.
+
+    Current releases accept {digital signature, server auth} with or without
+    key encipherment; ``strict`` (1.22) requires key encipherment.
+    """
+    if _names(parsed, NameOID.ORGANIZATION_NAME) != [NODES_GROUP]:
+        return "subject organization is not system:nodes"
+    sans = _sans(parsed)
+    dns = sans.get_values_for_type(x509.DNSName) if sans else []
+    ips = sans.get_values_for_type(x509.IPAddress) if sans else []
+    if not dns and not ips:
+        return "DNS or IP subjectAltName is required"
+    if sans and sans.get_values_for_type(x509.RFC822Name):
+        return "Email subjectAltNames are not allowed"
+    if sans and sans.get_values_for_type(x509.UniformResourceIdentifier):
+        return "URI subjectAltNames are not allowed"
+    full = {USAGE_DIGITAL_SIGNATURE, USAGE_KEY_ENCIPHERMENT, USAGE_SERVER_AUTH}
+    allowed = [full] if strict else [full, {USAGE_DIGITAL_SIGNATURE, USAGE_SERVER_AUTH}]
+    if set(usages) not in allowed:
+        return f"usages did not match [{' '.join(sorted(full))}]"
+    if not "".join(_names(parsed, NameOID.COMMON_NAME)[:1]).startswith(NODE_USER_PREFIX):
+        return "subject common name does not begin with system:node:"
+    return None
+
+
+def kube_apiserver_client_error(
+    parsed: x509.CertificateSigningRequest, usages: Sequence[str], strict: bool
+) -> str | None:
+    """Check usages for the kube-apiserver-client signer (validAPIServerClientUsages)."""
+    has_client_auth = False
+    for usage in usages:
+        if usage == USAGE_CLIENT_AUTH:
+            has_client_auth = True
+        elif usage not in (USAGE_DIGITAL_SIGNATURE, USAGE_KEY_ENCIPHERMENT):
+            return f"invalid usage for client certificate: {usage}"
+    if not has_client_auth:
+        return f"missing required usage for client certificate: {USAGE_CLIENT_AUTH}"
+    return None
+
+
+def _kubelet_client_error(parsed: x509.CertificateSigningRequest, usages: Sequence[str], strict: bool) -> str | None:
+    """Check a kubelet client request as ValidateKubeletClientCSR does (protocol/csr.py)."""
+    return csrlib.kubelet_client_csr_error(parsed, usages, strict_usages=strict)
+
+
+def _no_rules(parsed: x509.CertificateSigningRequest, usages: Sequence[str], strict: bool) -> str | None:
+    """Accept anything: legacy-unknown keeps no restrictions for backward compatibility."""
+    return None
+
+
+_VALIDATORS: dict[str, Validator] = {
+    KUBELET_SERVING_SIGNER: kubelet_serving_error,
+    KUBE_APISERVER_CLIENT_KUBELET_SIGNER: _kubelet_client_error,
+    KUBE_APISERVER_CLIENT_SIGNER: kube_apiserver_client_error,
+    LEGACY_UNKNOWN_SIGNER: _no_rules,
+}
+
+
+class CsrSigner:
+    """Issue certificates for approved CSRs of one signer name (five workers)."""
+
+    workers: int = CSR_SIGNING_WORKERS
+    resync_period: float | None = None
+
+    def __init__(
+        self,
+        store: Store,
+        signer_name: str,
+        ca: pki.CertKey | None,
+        rng: Rng,
+        profile: Profile = CURRENT,
+        duration: float = SIGNING_DURATION_DEFAULT,
+    ) -> None:
+        if signer_name not in _VALIDATORS:
+            raise ValueError(f"unrecognized signerName: {go_quote(signer_name)}")
+        self.name: str = CONTROLLER_NAMES[signer_name]
+        self.signer_name = signer_name
+        self._store = store
+        self._ca = ca
+        self._rng = rng
+        self._profile = profile
+        self._duration = duration
+        self._validate = _VALIDATORS[signer_name]
+        self.backoff = FailureBackoff()
+        self.last_error: str | None = None
+        """The last error ``handle`` returned, as the controller would log it."""
+
+    @property
+    def started(self) -> bool:
+        """Tell whether the controller runs: only with a CA cert and key (``--cluster-signing-*-file``)."""
+        return self._ca is not None
+
+    def keys_for(self, event: WatchEvent) -> list[str]:
+        """Enqueue the CSR name on every CSR change (nothing when the controller is not started)."""
+        if not self.started or event.resource != CSR_RESOURCE:
+            return []
+        return [name_of(event.object)]
+
+    def initial_keys(self) -> list[str]:
+        """Return every cached CSR (none when the controller is not started)."""
+        if not self.started:
+            return []
+        return [name_of(o) for o in self._store.iter(CSR_RESOURCE)]
+
+    def reconcile(self, key: str, now: datetime) -> Reconcile:
+        """Run the signer's ``handle`` for one CSR; errors requeue the key with backoff."""
+        obj = self._store.peek(CSR_RESOURCE, "", key)
+        if self._ca is None or obj is None or (obj.get("status") or {}).get("certificate"):
+            self.backoff.forget(key)
+            return None
+        approved, denied = approval_state(obj)
+        spec: Mapping[str, Any] = obj.get("spec") or {}
+        if not approved or denied or has_true_condition(obj, "Failed") or spec.get("signerName") != self.signer_name:
+            self.backoff.forget(key)
+            return None
+        try:
+            parsed = csrlib.parse_request(obj)
+        except CryptoError as err:
+            return self._fail(key, str(err))
+        usages = list(spec.get("usages") or [])
+        problem = self._validate(parsed, usages, self._profile.strict_kubelet_client_usages)
+        updated = clone(obj)
+        status = updated.setdefault("status", {})
+        if problem is not None:
+            status.setdefault("conditions", []).append({
+                "type": "Failed", "status": "True", "reason": SIGNER_VALIDATION_FAILURE_REASON,
+                "message": problem, "lastUpdateTime": format_time(now), "lastTransitionTime": format_time(now),
+            })
+            response = yield controller_request("PUT", f"{CSR_PATH}/{key}/status", updated)
+            if not response.ok:
+                return self._fail(key, f"error adding failure condition for csr: {status_message(response.body)}")
+            self._done(key)
+            return None
+        try:
+            cert = pki.sign_csr(
+                self._ca, parsed, usages=usages, now=now, rng=self._rng, duration=self._duration,
+                expiration_seconds=spec.get("expirationSeconds"),
+            )
+        except SigningError as err:
+            return self._fail(key, f"error auto signing csr: {err}")
+        status["certificate"] = b64(pki.cert_pem(cert))
+        response = yield controller_request("PUT", f"{CSR_PATH}/{key}/status", updated)
+        if not response.ok:
+            return self._fail(key, f"error updating signature for csr: {status_message(response.body)}")
+        self._done(key)
+        return None
+
+    def _done(self, key: str) -> None:
+        """Forget the key's failures after a successful sync."""
+        self.backoff.forget(key)
+        self.last_error = None
+
+    def _fail(self, key: str, message: str) -> Requeue:
+        """Record an error and requeue the key rate-limited."""
+        self.last_error = message
+        return self.backoff.failed(key)

@@ -1,0 +1,196 @@
+"""Render field validation errors exactly as apimachinery does, and build the 422 ``Invalid`` Status.
+
+How this works: upstream validation returns a ``field.ErrorList``; each error
+prints as ``<field>: <Type>[: <bad value>][: <detail>]`` where the bad value is
+Go-formatted (``%q`` for strings, ``%v`` for numbers, ``%#v`` for other values,
+so a ``[]byte`` prints as ``[]byte{0x6e, 0x6f}``). ``errors.NewInvalid`` joins
+the de-duplicated messages (one: bare; several: ``[a, b]``) behind
+``<Kind>.<group> "<name>" is invalid: `` and lists every error as a cause.
+Upstream: staging/src/k8s.io/apimachinery/pkg/util/validation/field/errors.go,
+staging/src/k8s.io/apimachinery/pkg/api/errors/errors.go (NewInvalid),
+staging/src/k8s.io/apimachinery/pkg/util/validation/validation.go (name formats).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any, Sequence
+
+from sim.control import status
+from sim.protocol.errors import ApiStatusError
+
+__all__ = [
+    "FieldError", "config_key_errors", "dns1123_label_errors", "dns1123_subdomain_errors", "duplicate", "forbidden",
+    "go_bytes", "go_quote", "invalid", "invalid_status", "not_supported", "required", "too_long",
+]
+
+# field/errors.go: ErrorType values and their String() texts.
+_TYPE_TEXT = {
+    "FieldValueRequired": "Required value",
+    "FieldValueInvalid": "Invalid value",
+    "FieldValueNotSupported": "Unsupported value",
+    "FieldValueDuplicate": "Duplicate value",
+    "FieldValueForbidden": "Forbidden",
+    "FieldValueTooLong": "Too long",
+}
+# Types whose body never shows the bad value (ErrorBody's first cases).
+_VALUELESS = {"FieldValueRequired", "FieldValueForbidden", "FieldValueTooLong"}
+
+
+def go_quote(text: str) -> str:
+    """Quote a string as Go's ``%q`` does (``strconv.Quote``: printable runes kept, others escaped)."""
+    out = ['"']
+    for ch in text:
+        code = ord(ch)
+        if ch in '"\\':
+            out.append("\\" + ch)
+        elif ch == "\n":
+            out.append("\\n")
+        elif ch == "\t":
+            out.append("\\t")
+        elif ch == "\r":
+            out.append("\\r")
+        elif code < 0x20 or code == 0x7F:
+            out.append(f"\\x{code:02x}")
+        elif not ch.isprintable():
+            out.append(f"\\u{code:04x}" if code <= 0xFFFF else f"\\U{code:08x}")
+        else:
+            out.append(ch)
+    out.append('"')
+    return "".join(out)
+
+
+def go_bytes(data: bytes) -> str:
+    """Format bytes as Go's ``%#v`` of a ``[]byte`` (``[]byte{0x2d, 0xa}``)."""
+    return "[]byte{" + ", ".join(f"0x{b:x}" for b in data) + "}"
+
+
+@dataclass(frozen=True, slots=True)
+class FieldError:
+    """Describe one validation failure: its cause type, field path, rendered bad value and detail."""
+
+    type: str
+    field: str
+    value: str | None = None
+    detail: str = ""
+
+    def body(self) -> str:
+        """Return the text after ``<field>: `` (Go's ``ErrorBody``)."""
+        text = _TYPE_TEXT[self.type]
+        if self.type not in _VALUELESS and self.value is not None:
+            text += f": {self.value}"
+        if self.detail:
+            text += f": {self.detail}"
+        return text
+
+    def __str__(self) -> str:
+        return f"{self.field}: {self.body()}"
+
+
+def required(field: str, detail: str = "") -> FieldError:
+    """Return a ``Required value`` error."""
+    return FieldError("FieldValueRequired", field, None, detail)
+
+
+def invalid(field: str, value: str, detail: str) -> FieldError:
+    """Return an ``Invalid value`` error; ``value`` is already Go-formatted (use ``go_quote`` for strings)."""
+    return FieldError("FieldValueInvalid", field, value, detail)
+
+
+def not_supported(field: str, value: str, valid: Sequence[str]) -> FieldError:
+    """Return an ``Unsupported value`` error listing the supported values, each quoted."""
+    detail = "supported values: " + ", ".join(go_quote(v) for v in valid) if valid else ""
+    return FieldError("FieldValueNotSupported", field, value, detail)
+
+
+def duplicate(field: str, value: str) -> FieldError:
+    """Return a ``Duplicate value`` error."""
+    return FieldError("FieldValueDuplicate", field, value, "")
+
+
+def forbidden(field: str, detail: str) -> FieldError:
+    """Return a ``Forbidden`` error."""
+    return FieldError("FieldValueForbidden", field, None, detail)
+
+
+def too_long(field: str, limit: int) -> FieldError:
+    """Return a ``Too long`` error (current wording: ``may not be more than N bytes``)."""
+    return FieldError("FieldValueTooLong", field, None, f"may not be more than {limit} bytes")
+
+
+def invalid_status(kind: str, group: str, name: str, errors: Sequence[FieldError]) -> ApiStatusError:
+    """Return the 422 ``Invalid`` Status for a failed validation, as ``errors.NewInvalid`` builds it."""
+    messages: list[str] = []
+    for err in errors:
+        if str(err) not in messages:
+            messages.append(str(err))
+    aggregate = messages[0] if len(messages) == 1 else "[" + ", ".join(messages) + "]"
+    qualified = f"{kind}.{group}" if group else kind
+    details: dict[str, Any] = {"name": name}
+    if group:
+        details["group"] = group
+    details["kind"] = kind
+    details["causes"] = [{"reason": e.type, "message": e.body(), "field": e.field} for e in errors]
+    body = status.status(422, "Invalid", f'{qualified} "{name}" is invalid: {aggregate}', details)
+    return ApiStatusError(body)
+
+
+# --- name formats: staging/src/k8s.io/apimachinery/pkg/util/validation/validation.go ---
+
+_DNS1123_LABEL = "[a-z0-9]([-a-z0-9]*[a-z0-9])?"
+_DNS1123_SUBDOMAIN = _DNS1123_LABEL + r"(\." + _DNS1123_LABEL + ")*"
+_LABEL_RE = re.compile(r"\A" + _DNS1123_LABEL + r"\Z")
+_SUBDOMAIN_RE = re.compile(r"\A" + _DNS1123_SUBDOMAIN + r"\Z")
+_CONFIG_KEY_RE = re.compile(r"\A[-._a-zA-Z0-9]+\Z")
+
+_LABEL_MSG = (
+    "a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and must start "
+    "and end with an alphanumeric character (e.g. 'my-name',  or '123-abc', regex used for validation is '"
+    + _DNS1123_LABEL + "')"
+)
+_SUBDOMAIN_MSG = (
+    "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must "
+    "start and end with an alphanumeric character (e.g. 'example.com', regex used for validation is '"
+    + _DNS1123_SUBDOMAIN + "')"
+)
+_CONFIG_KEY_MSG = (
+    "a valid config key must consist of alphanumeric characters, '-', '_' or '.' (e.g. 'key.name',  or "
+    "'KEY_NAME',  or 'key-name', regex used for validation is '[-._a-zA-Z0-9]+')"
+)
+
+
+def dns1123_label_errors(value: str) -> list[str]:
+    """Return IsDNS1123Label's messages (empty when valid)."""
+    out = []
+    if len(value) > 63:
+        out.append("must be no more than 63 characters")
+    if not _LABEL_RE.match(value):
+        out.append(_LABEL_MSG)
+    return out
+
+
+def dns1123_subdomain_errors(value: str) -> list[str]:
+    """Return IsDNS1123Subdomain's messages (empty when valid)."""
+    out = []
+    if len(value) > 253:
+        out.append("must be no more than 253 characters")
+    if not _SUBDOMAIN_RE.match(value):
+        out.append(_SUBDOMAIN_MSG)
+    return out
+
+
+def config_key_errors(value: str) -> list[str]:
+    """Return IsConfigMapKey's messages (empty when valid)."""
+    out = []
+    if len(value) > 253:
+        out.append("must be no more than 253 characters")
+    if not _CONFIG_KEY_RE.match(value):
+        out.append(_CONFIG_KEY_MSG)
+    if value == ".":
+        out.append("must not be '.'")
+    elif value == "..":
+        out.append("must not be '..'")
+    elif value.startswith(".."):
+        out.append("must not start with '..'")
+    return out

@@ -1,0 +1,123 @@
+"""Hold a node's join settings and validate them as kubeadm does before anything runs.
+
+The fields mirror ``JoinConfiguration`` (``kubeadm.k8s.io/v1beta4``) and the
+``kubeadm join`` flags. Validation follows
+``cmd/kubeadm/app/apis/kubeadm/validation/validation.go``: every problem is a
+``field.Error`` (``<path>: Invalid value: "<v>": <msg>``) and several are
+aggregated as ``[e1, e2]``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from urllib.parse import urlsplit
+
+from sim.protocol import constants as C
+from sim.protocol.errors import ValidationError, go_quote
+from sim.protocol.tokens import is_valid_bootstrap_token
+
+UNSAFE_SKIP_MESSAGE = (
+    "using token-based discovery without caCertHashes can be unsafe. Set unsafeSkipCAVerification as true in "
+    "your kubeadm config file or pass --discovery-token-unsafe-skip-ca-verification flag to continue"
+)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class JoinConfiguration:
+    """Describe one ``kubeadm join`` invocation (flags and config file merged, defaults applied)."""
+
+    node_name: str
+    api_server_endpoint: str = ""
+    token: str = ""
+    """``--discovery-token`` (``--token`` fills it and the TLS bootstrap token)."""
+    tls_bootstrap_token: str = ""
+    ca_cert_hashes: tuple[str, ...] = ()
+    unsafe_skip_ca_verification: bool = False
+    discovery_file: str = ""
+    """A kubeconfig path on the node or an ``https://`` URL: file/HTTPS discovery instead of token."""
+    control_plane: bool = False
+    certificate_key: str = ""
+    advertise_address: str = ""
+    bind_port: int = C.KUBE_API_SERVER_PORT
+    ignore_preflight_errors: tuple[str, ...] = ()
+    ca_cert_path: str = C.DEFAULT_CA_CERT_PATH
+    cri_socket: str = C.DEFAULT_CRI_SOCKET
+    kubelet_config_configmap: str = C.KUBELET_CONFIG_CONFIGMAP
+    discovery_timeout: float = C.DISCOVERY_TIMEOUT
+    tls_bootstrap_timeout: float = C.TLS_BOOTSTRAP_TIMEOUT
+    kubelet_health_check_timeout: float = C.KUBELET_HEALTH_CHECK_TIMEOUT
+    kubernetes_api_call_timeout: float = C.KUBERNETES_API_CALL_TIMEOUT
+    node_labels: tuple[tuple[str, str], ...] = field(default=())
+
+    @property
+    def uses_token_discovery(self) -> bool:
+        """Tell whether discovery is by token (else by file or HTTPS URL)."""
+        return not self.discovery_file
+
+    @property
+    def effective_tls_bootstrap_token(self) -> str:
+        """Return the TLS bootstrap token, defaulting to the discovery token (``SetDefaults_Discovery``)."""
+        return self.tls_bootstrap_token or self.token
+
+
+def field_invalid(path: str, value: str, message: str) -> str:
+    """Render ``field.Invalid`` as apimachinery prints it."""
+    return f"{path}: Invalid value: {go_quote(value)}: {message}"
+
+
+def split_host_port_error(address: str) -> str | None:
+    """Return Go's ``net.SplitHostPort`` error for an address, or None if it splits."""
+    if address.startswith("["):
+        end = address.find("]")
+        if end < 0:
+            return f"address {address}: missing ']' in address"
+        rest = address[end + 1:]
+        if not rest.startswith(":"):
+            return f"address {address}: missing port in address"
+        return None
+    colons = address.count(":")
+    if colons == 0:
+        return f"address {address}: missing port in address"
+    if colons > 1:
+        return f"address {address}: too many colons in address"
+    return None
+
+
+def validation_errors(cfg: JoinConfiguration) -> list[str]:
+    """List the problems ``ValidateJoinConfiguration`` reports for the discovery settings, in its order."""
+    errs: list[str] = []
+    token_discovery = bool(cfg.token) or not cfg.discovery_file
+    if not cfg.token and not cfg.discovery_file:
+        errs.append(field_invalid("discovery", "", "bootstrapToken or file must be set"))
+        return errs
+    if cfg.token and cfg.discovery_file:
+        errs.append(field_invalid("discovery", "", "bootstrapToken and file cannot both be set"))
+    if token_discovery and cfg.token:
+        path = "discovery.bootstrapToken"
+        if not cfg.api_server_endpoint:
+            errs.append(f"{path}: Required value: APIServerEndpoint is not set")
+        if not cfg.ca_cert_hashes and not cfg.unsafe_skip_ca_verification:
+            errs.append(field_invalid(f"{path}.caCertHashes", "", UNSAFE_SKIP_MESSAGE))
+        if not is_valid_bootstrap_token(cfg.token):
+            errs.append(field_invalid(f"{path}.token", cfg.token, "the bootstrap token is invalid"))
+        split_err = split_host_port_error(cfg.api_server_endpoint)
+        if split_err:
+            errs.append(field_invalid(f"{path}.apiServerEndpoint", cfg.api_server_endpoint, split_err))
+    if cfg.discovery_file:
+        scheme = urlsplit(cfg.discovery_file).scheme
+        if scheme and scheme != "https":
+            errs.append(field_invalid("discovery.file.kubeConfigPath", cfg.discovery_file,
+                                      "if a URL is used, the scheme must be https"))
+    tls_token = cfg.effective_tls_bootstrap_token
+    if tls_token and not is_valid_bootstrap_token(tls_token):
+        errs.append(field_invalid("discovery.tlsBootstrapToken", tls_token, "the bootstrap token is invalid"))
+    return errs
+
+
+def validate(cfg: JoinConfiguration) -> None:
+    """Raise ``ValidationError`` with the aggregated message when the configuration is invalid."""
+    errs = validation_errors(cfg)
+    if len(errs) == 1:
+        raise ValidationError(errs[0])
+    if errs:
+        raise ValidationError("[" + ", ".join(errs) + "]")

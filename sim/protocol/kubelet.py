@@ -1,0 +1,253 @@
+"""Run the kubelet's side of the TLS bootstrap, then register the Node.
+
+How this works: kubeadm forces ``rotateCertificates: true``, so the kubelet
+bootstraps through client-go's certificate manager
+(``staging/src/k8s.io/client-go/util/certificate/certificate_manager.go``):
+``bootstrap.LoadClientConfig`` rewrites kubelet.conf to point at
+``kubelet-client-current.pem``; then each attempt makes a fresh ECDSA P-256 key,
+posts a CSR (``generateName: csr-``) with the bootstrap token, and waits up to
+15 min for approval and issuance. Failed attempts back off 2 s, doubling with
+10 % jitter for 5 steps, then retry every 32 s without end. Once the
+certificate is on disk the kubelet registers its Node with that identity.
+The kubelet runs beside kubeadm; kubeadm only sees the files appear.
+"""
+
+from __future__ import annotations
+
+import base64
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Generator
+
+from cryptography.hazmat.primitives import serialization
+
+from sim.protocol import constants as C
+from sim.protocol import kubeconfig
+from sim.protocol.commands import (
+    Command, CreateCSR, GenerateKey, HttpRequest, Log, Mark, ReadClock, ReadFile, Sleep, TlsConfig,
+    TransportFailure, WatchObject, WriteFile,
+)
+from sim.protocol.csr import csr_object
+from sim.protocol.discovery import response_error
+from sim.protocol.http import Request, Response
+from sim.protocol.objects import condition, format_time
+from sim.protocol.rng import Rng
+
+CSR_COLLECTION = "/apis/certificates.k8s.io/v1/certificatesigningrequests"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class KubeletConfig:
+    """Name the kubelet settings the bootstrap depends on, plus the timing models."""
+
+    node_name: str
+    rng: Rng
+    """Jitter for the retry backoff (the driver's seeded generator)."""
+    start_delay: float = 0.0
+    """Model: seconds from service start until ``/healthz`` answers."""
+    ready_delay: float = 0.0
+    """Model: seconds from registration until the Node reports Ready (CNI start-up)."""
+    csr_attempt_timeout: float = C.KUBELET_CSR_ATTEMPT_TIMEOUT
+    usages: tuple[str, ...] = C.KUBELET_CLIENT_USAGES_ECDSA
+    """Key usages requested; a v1.22 kubelet asked for key encipherment even with ECDSA keys."""
+    labels: tuple[tuple[str, str], ...] = field(default=())
+    max_attempts: int = 0
+    """Stop after this many CSR attempts (0: retry forever, as the kubelet does)."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class KubeletOutcome:
+    """Say how the kubelet's bootstrap ended."""
+
+    bootstrapped: bool
+    csr_name: str = ""
+    csr_server: str = ""
+    error: str = ""
+
+
+class CsrWaitError(Exception):
+    """End one CSR attempt with client-go's text (denied, failed, deleted, timed out)."""
+
+
+def backoff_delays(rng: Rng) -> Generator[float, None, None]:
+    """Yield the kubelet's retry delays: 2 s doubling with jitter for 5 steps, then 32 s forever."""
+    delay = C.KUBELET_CSR_BACKOFF_INITIAL
+    for _ in range(C.KUBELET_CSR_BACKOFF_STEPS):
+        yield delay + rng.random() * C.KUBELET_CSR_BACKOFF_JITTER * delay
+        delay *= C.KUBELET_CSR_BACKOFF_FACTOR
+    while True:
+        yield C.KUBELET_CSR_BACKOFF_CAP
+
+
+def bootstrap(config: KubeletConfig) -> Generator[Command, Any, KubeletOutcome]:
+    """Start, obtain a client certificate (unless a valid one exists), register the Node."""
+    if config.start_delay:
+        yield Sleep(seconds=config.start_delay)
+    yield Mark(milestone="kubelet-healthy")
+    existing = yield ReadFile(path=C.KUBELET_CONF_PATH)
+    boot = yield ReadFile(path=C.BOOTSTRAP_KUBELET_CONF_PATH)
+    if existing is not None and boot is None:
+        return KubeletOutcome(bootstrapped=False, error="")
+    if boot is None:
+        message = (f"failed to run Kubelet: unable to load bootstrap kubeconfig: stat {C.BOOTSTRAP_KUBELET_CONF_PATH}: "
+                   "no such file or directory")
+        yield Log(text=message, stream="kubelet")
+        return KubeletOutcome(bootstrapped=False, error=message)
+    boot_config = kubeconfig.load(boot)
+    cluster = boot_config.current_cluster()
+    user = boot_config.current_user()
+    token = user.token if user is not None else None
+    endpoint = _endpoint_of(cluster.server)
+    yield WriteFile(path=C.KUBELET_CONF_PATH, data=kubeconfig.kubelet_kubeconfig(cluster.server, cluster.ca_data).encode())
+    tls = TlsConfig(ca_pem=cluster.ca_data)
+
+    delays = backoff_delays(config.rng)
+    attempts = 0
+    csr_name = csr_server = last_error = ""
+    while True:
+        attempts += 1
+        try:
+            csr_name, csr_server, cert_pem, key_pem = yield from _request_certificate(config, endpoint, tls, token)
+            break
+        except CsrWaitError as err:
+            last_error = str(err)
+            yield Log(text=f"Failed while requesting a signed certificate from the control plane: {last_error}",
+                      stream="kubelet")
+        if config.max_attempts and attempts >= config.max_attempts:
+            return KubeletOutcome(bootstrapped=False, csr_name=csr_name, csr_server=csr_server, error=last_error)
+        yield Sleep(seconds=next(delays))
+
+    now: datetime = yield ReadClock()
+    stamped = f"{C.KUBELET_PKI_DIR}/kubelet-client-{now.strftime('%Y-%m-%d-%H-%M-%S')}.pem"
+    yield WriteFile(path=stamped, data=cert_pem + key_pem)
+    yield WriteFile(path=C.KUBELET_CLIENT_CURRENT_PATH, data=cert_pem + key_pem)
+    yield Mark(milestone="certificate-stored")
+    node_tls = TlsConfig(ca_pem=cluster.ca_data, client_cert_pem=cert_pem, client_key_pem=key_pem)
+    yield from _register_node(config, endpoint, node_tls)
+    return KubeletOutcome(bootstrapped=True, csr_name=csr_name, csr_server=csr_server)
+
+
+def _request_certificate(
+    config: KubeletConfig, endpoint: str, tls: TlsConfig, token: str | None
+) -> Generator[Command, Any, tuple[str, str, bytes, bytes]]:
+    """Make one CSR attempt: key, CSR, create, wait; return (name, server, cert PEM, key PEM)."""
+    key = yield GenerateKey(key_type="ecdsa")
+    request_pem: bytes = yield CreateCSR(key=key, common_name=C.NODE_USER_PREFIX + config.node_name,
+                                         organizations=(C.NODES_GROUP,))
+    body = csr_object(request_pem=request_pem, signer_name=C.KUBE_APISERVER_CLIENT_KUBELET_SIGNER,
+                      usages=config.usages)
+    create = Request.build("POST", CSR_COLLECTION + "?timeout=10s", body=body, bearer=token)
+    result = yield HttpRequest(endpoint=endpoint, request=create, tls=tls, purpose="csr-create")
+    if isinstance(result, TransportFailure) or not result.ok:
+        url = f"https://{endpoint}{CSR_COLLECTION}?timeout=10s"
+        raise CsrWaitError("cannot create certificate signing request: " + response_error("POST", url, result))
+    created = result.body
+    name = created["metadata"]["name"]
+    yield Mark(milestone="csr-created", attrs={"name": name, "server": result.server})
+    cert_pem = yield from _wait_for_certificate(config, endpoint, tls, token, created)
+    return name, result.server, cert_pem, _key_pem(key)
+
+
+def _wait_for_certificate(
+    config: KubeletConfig, endpoint: str, tls: TlsConfig, token: str | None, created: dict[str, Any]
+) -> Generator[Command, Any, bytes]:
+    """Watch the CSR until it is issued, denied, failed or deleted, or the attempt times out."""
+    name = created["metadata"]["name"]
+    uid = created["metadata"]["uid"]
+    start: datetime = yield ReadClock()
+    current = created
+    get = Request.build("GET", f"{CSR_COLLECTION}/{name}", bearer=token)
+    while True:
+        verdict = _csr_verdict(current, name, uid)
+        if isinstance(verdict, bytes):
+            yield Mark(milestone="csr-issued", attrs={"name": name})
+            return verdict
+        now: datetime = yield ReadClock()
+        remaining = config.csr_attempt_timeout - (now - start).total_seconds()
+        if remaining <= 0:
+            raise CsrWaitError("certificate request was not signed: timed out waiting for the condition")
+        result = yield WatchObject(endpoint=endpoint, request=get, tls=tls,
+                                   resource_version=current["metadata"]["resourceVersion"], timeout=remaining)
+        if result is None:
+            continue
+        if isinstance(result, TransportFailure):
+            yield Sleep(seconds=1.0)
+            continue
+        if result.status == 404:
+            raise CsrWaitError(f'csr "{name}" was deleted')
+        if result.ok:
+            current = result.body
+
+
+def _csr_verdict(obj: dict[str, Any], name: str, uid: str) -> bytes | None:
+    """Read a CSR as client-go's ``WaitForCertificate`` does; raise for terminal failures."""
+    if obj["metadata"].get("uid") != uid:
+        raise CsrWaitError(f'csr "{name}" changed UIDs')
+    for kind, verb in (("Denied", "is denied"), ("Failed", "failed")):
+        cond = condition(obj, kind)
+        if cond is not None and cond.get("status") == "True":
+            raise CsrWaitError(f"certificate signing request {verb}, reason: {cond.get('reason', '')}, "
+                               f"message: {cond.get('message', '')}")
+    approved = condition(obj, "Approved")
+    cert = (obj.get("status") or {}).get("certificate")
+    if approved is not None and approved.get("status") == "True" and cert:
+        return base64.b64decode(cert)
+    return None
+
+
+def _register_node(config: KubeletConfig, endpoint: str, tls: TlsConfig) -> Generator[Command, Any, None]:
+    """Create the Node as ``system:node:<name>``; report Ready after the CNI delay (a model)."""
+    now: datetime = yield ReadClock()
+    labels = {"kubernetes.io/hostname": config.node_name, "kubernetes.io/os": "linux",
+              "kubernetes.io/arch": "amd64", "beta.kubernetes.io/os": "linux", "beta.kubernetes.io/arch": "amd64"}
+    labels.update(dict(config.labels))
+    node = {
+        "apiVersion": "v1", "kind": "Node",
+        "metadata": {"name": config.node_name, "labels": labels,
+                     "annotations": {"volumes.kubernetes.io/controller-managed-attach-detach": "true"}},
+        "spec": {},
+        "status": {"conditions": [_ready(False, now)]},
+    }
+    while True:
+        result = yield HttpRequest(endpoint=endpoint, request=Request.build("POST", "/api/v1/nodes", body=node),
+                                   tls=tls, purpose="node-register")
+        if isinstance(result, Response) and (result.ok or result.status == 409):
+            break
+        yield Log(text="Unable to register node with API server: "
+                       + response_error("POST", f"https://{endpoint}/api/v1/nodes", result), stream="kubelet")
+        yield Sleep(seconds=7.0)
+    yield Mark(milestone="node-registered")
+    if config.ready_delay:
+        yield Sleep(seconds=config.ready_delay)
+    now = yield ReadClock()
+    patch = Request.build("PATCH", f"/api/v1/nodes/{config.node_name}/status",
+                          body={"status": {"conditions": [_ready(True, now)]}},
+                          content_type="application/merge-patch+json")
+    result = yield HttpRequest(endpoint=endpoint, request=patch, tls=tls, purpose="node-ready")
+    if isinstance(result, Response) and result.ok:
+        yield Mark(milestone="node-ready")
+
+
+def _ready(ready: bool, now: datetime) -> dict[str, str]:
+    stamp = format_time(now)
+    if ready:
+        return {"type": "Ready", "status": "True", "reason": "KubeletReady",
+                "message": "kubelet is posting ready status", "lastHeartbeatTime": stamp, "lastTransitionTime": stamp}
+    return {"type": "Ready", "status": "False", "reason": "KubeletNotReady",
+            "message": "container runtime network not ready: NetworkReady=false reason:NetworkPluginNotReady "
+                       "message:Network plugin returns error: cni plugin not initialized",
+            "lastHeartbeatTime": stamp, "lastTransitionTime": stamp}
+
+
+def _endpoint_of(server: str) -> str:
+    """Return ``host:port`` of an ``https://`` server URL (port 443 when absent)."""
+    rest = server.split("://", 1)[-1].split("/", 1)[0]
+    return rest if ":" in rest.rsplit("]", 1)[-1] else rest + ":443"
+
+
+def _key_pem(key: Any) -> bytes:
+    """Serialize the kubelet's key as the PEM it stores next to its certificate."""
+    if isinstance(key, bytes):
+        return key
+    return bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.TraditionalOpenSSL,
+                                   serialization.NoEncryption()))

@@ -28,7 +28,8 @@ def run_demo(*, nodes: int, seed: int, ca_key_type: str, profile_name: str, verb
     rng = random.Random(seed)
     chosen = profile(profile_name)
     plane, token, init_lines = ControlPlane.bootstrap(now=DEFAULT_START, rng=rng, endpoint=ENDPOINT,
-                                                      profile=chosen, ca_key_type=ca_key_type)
+                                                      profile=chosen, ca_key_type=ca_key_type,
+                                                      control_plane_endpoint=ENDPOINT)
     print(f"$ kubeadm init --control-plane-endpoint {ENDPOINT}    # on the control plane, at {DEFAULT_START:%H:%M:%S}")
     for line in init_lines:
         print(line)

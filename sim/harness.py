@@ -22,6 +22,7 @@ from typing import Any, Callable, Generator
 
 from cryptography import x509
 
+from sim.control import status
 from sim.control.manager import ControllerManager, Timer
 from sim.control.plane import ControlPlane, subject_of
 from sim.protocol import commands as cmd
@@ -287,8 +288,10 @@ class Harness:
         client = None
         if tls.client_cert_pem:
             cert = x509.load_pem_x509_certificate(tls.client_cert_pem)
-            if x509verify.verify_chain(cert, [self.plane.ca.cert], self.now) is None:
-                client = subject_of(cert)
+            if x509verify.verify_chain(cert, [self.plane.ca.cert], self.now) is not None:
+                # kube-apiserver's x509 authenticator fails the request outright (union.NewFailOnError).
+                return Response(status=401, body=status.unauthorized().status, server=self.plane.name)
+            client = subject_of(cert)
         response = self.plane.handle(dataclasses.replace(request, client=client), self.now)
         response = dataclasses.replace(response, server=self.plane.name)
         if record:

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from sim.control import validation as v
+from sim.control import status, validation as v
 from sim.control.patch import PatchError, json_patch, merge_patch, strategic_merge_patch
 from sim.control.requestinfo import RequestInfo, parse_request_info
 from sim.control.selectors import parse_field_selector, parse_label_selector, matches_labels
@@ -144,6 +144,6 @@ def test_go_bytes_and_error_bodies() -> None:
     assert str(v.forbidden("f", "no")) == "f: Forbidden: no"
     assert str(v.not_supported("f", '"x"', ["a", "b"])) == 'f: Unsupported value: "x": supported values: "a", "b"'
     assert str(v.too_long("f", 3)) == "f: Too long: may not be more than 3 bytes"
-    err = v.invalid_status("ConfigMap", "", "x", [v.required("a"), v.required("a")])
+    err = status.invalid("ConfigMap", "", "x", [v.required("a"), v.required("a")])
     assert err.status["message"] == 'ConfigMap "x" is invalid: a: Required value'
     assert len(err.status["details"]["causes"]) == 2

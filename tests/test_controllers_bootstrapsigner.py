@@ -3,49 +3,19 @@
 from __future__ import annotations
 
 import json
-import random
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 from typing import Any, Callable
 
 import pytest
 
-from sim.control.controllers.base import CONTROLLER_MANAGER, Reconcile
+from sim.control.controllers.base import CONTROLLER_MANAGER
 from sim.control.controllers.bootstrapsigner import CLUSTER_INFO_KEY, BootstrapSigner, validate_secret_for_signing
 from sim.control.store import Store, WatchEvent
 from sim.protocol import jws, objects
-from sim.protocol.http import Request, Response
+from sim.protocol.http import Response
+from tests.controller_support import NOW, drive, event, put_to, stamp, token_secret
 
-NOW = datetime(2024, 5, 1, 12, 0, 0, tzinfo=timezone.utc)
 KUBECONFIG = "apiVersion: v1\nclusters:\n- cluster:\n    server: https://10.0.0.1:6443\n  name: \"\"\n"
-
-
-def drive(gen: Reconcile, respond: Callable[[Request], Response]) -> tuple[list[Request], Any]:
-    """Run a reconcile to completion, answering each request; return the requests and the result."""
-    requests: list[Request] = []
-    try:
-        request = next(gen)
-        while True:
-            requests.append(request)
-            request = gen.send(respond(request))
-    except StopIteration as stop:
-        return requests, stop.value
-
-
-def apply_to(store: Store) -> Callable[[Request], Response]:
-    """Answer a ConfigMap PUT by updating the store, as the API server would."""
-    def respond(request: Request) -> Response:
-        assert request.method == "PUT"
-        return Response(status=200, body=store.update("configmaps", json.loads(request.body)))
-    return respond
-
-
-def token_secret(token_id: str = "abcdef", *, name: str | None = None, namespace: str = "kube-system",
-                 type_: str = "bootstrap.kubernetes.io/token", **data: str | None) -> dict[str, Any]:
-    fields: dict[str, str | None] = {"token-id": token_id, "token-secret": "0123456789abcdef",
-                                     "usage-bootstrap-signing": "true", "usage-bootstrap-authentication": "true"}
-    fields.update({k.replace("_", "-"): v for k, v in data.items()})
-    present = {k: v for k, v in fields.items() if v is not None}
-    return objects.secret(name or f"bootstrap-token-{token_id}", namespace, present, type_)
 
 
 def cluster_info(store: Store, **extra: str) -> None:
@@ -57,15 +27,6 @@ def info(store: Store) -> dict[str, Any]:
     obj = store.get("configmaps", "kube-public", "cluster-info")
     assert obj is not None
     return obj
-
-
-@pytest.fixture
-def store() -> Store:
-    return Store(random.Random(0))
-
-
-def stamp(delta: float) -> str:
-    return objects.format_time(NOW + timedelta(seconds=delta))
 
 
 @pytest.mark.parametrize(
@@ -92,7 +53,7 @@ def test_signs_exactly_the_tokens_valid_for_signing(store: Store, secret: dict[s
     cluster_info(store)
     store.create("secrets", secret, NOW)
     signer = BootstrapSigner(store)
-    requests, result = drive(signer.reconcile(CLUSTER_INFO_KEY, NOW), apply_to(store))
+    requests, result = drive(signer.reconcile(CLUSTER_INFO_KEY, NOW), put_to(store, "configmaps"))
     assert result is None
     data = info(store)["data"]
     if signs:
@@ -108,7 +69,7 @@ def test_request_is_a_put_of_the_whole_object_with_its_resource_version(store: S
     cluster_info(store)
     store.create("secrets", token_secret(), NOW)
     rv = info(store)["metadata"]["resourceVersion"]
-    requests, _ = drive(BootstrapSigner(store).reconcile(CLUSTER_INFO_KEY, NOW), apply_to(store))
+    requests, _ = drive(BootstrapSigner(store).reconcile(CLUSTER_INFO_KEY, NOW), put_to(store, "configmaps"))
     (request,) = requests
     assert (request.method, request.path, request.client) == (
         "PUT", "/api/v1/namespaces/kube-public/configmaps/cluster-info", CONTROLLER_MANAGER)
@@ -121,7 +82,7 @@ def test_removes_stale_signatures_and_keeps_valid_ones(store: Store) -> None:
     good = jws.compute_detached_signature(KUBECONFIG, "abcdef", "0123456789abcdef")
     cluster_info(store, **{"jws-kubeconfig-abcdef": good, "jws-kubeconfig-gone00": "x..y"})
     store.create("secrets", token_secret(), NOW)
-    requests, _ = drive(BootstrapSigner(store).reconcile(CLUSTER_INFO_KEY, NOW), apply_to(store))
+    requests, _ = drive(BootstrapSigner(store).reconcile(CLUSTER_INFO_KEY, NOW), put_to(store, "configmaps"))
     assert len(requests) == 1
     data = info(store)["data"]
     assert data == {"kubeconfig": KUBECONFIG, "jws-kubeconfig-abcdef": good}
@@ -130,7 +91,7 @@ def test_removes_stale_signatures_and_keeps_valid_ones(store: Store) -> None:
 def test_rewrites_a_tampered_signature(store: Store) -> None:
     cluster_info(store, **{"jws-kubeconfig-abcdef": "tampered"})
     store.create("secrets", token_secret(), NOW)
-    requests, _ = drive(BootstrapSigner(store).reconcile(CLUSTER_INFO_KEY, NOW), apply_to(store))
+    requests, _ = drive(BootstrapSigner(store).reconcile(CLUSTER_INFO_KEY, NOW), put_to(store, "configmaps"))
     assert len(requests) == 1
     data = info(store)["data"]
     assert data["jws-kubeconfig-abcdef"] == jws.compute_detached_signature(KUBECONFIG, "abcdef", "0123456789abcdef")
@@ -140,8 +101,8 @@ def test_no_update_when_nothing_changed(store: Store) -> None:
     cluster_info(store)
     store.create("secrets", token_secret(), NOW)
     signer = BootstrapSigner(store)
-    first, _ = drive(signer.reconcile(CLUSTER_INFO_KEY, NOW), apply_to(store))
-    second, _ = drive(signer.reconcile(CLUSTER_INFO_KEY, NOW), apply_to(store))
+    first, _ = drive(signer.reconcile(CLUSTER_INFO_KEY, NOW), put_to(store, "configmaps"))
+    second, _ = drive(signer.reconcile(CLUSTER_INFO_KEY, NOW), put_to(store, "configmaps"))
     assert (len(first), second) == (1, [])
 
 
@@ -149,8 +110,8 @@ def test_signature_is_removed_once_the_token_expires(store: Store) -> None:
     cluster_info(store)
     store.create("secrets", token_secret(expiration=stamp(60)), NOW)
     signer = BootstrapSigner(store)
-    drive(signer.reconcile(CLUSTER_INFO_KEY, NOW), apply_to(store))
-    requests, _ = drive(signer.reconcile(CLUSTER_INFO_KEY, NOW + timedelta(seconds=60)), apply_to(store))
+    drive(signer.reconcile(CLUSTER_INFO_KEY, NOW), put_to(store, "configmaps"))
+    requests, _ = drive(signer.reconcile(CLUSTER_INFO_KEY, NOW + timedelta(seconds=60)), put_to(store, "configmaps"))
     assert len(requests) == 1
     assert info(store)["data"] == {"kubeconfig": KUBECONFIG}
 
@@ -166,7 +127,7 @@ def test_signature_is_removed_once_the_token_expires(store: Store) -> None:
 def test_does_nothing_without_something_to_sign(store: Store, setup: Callable[[Store], None]) -> None:
     setup(store)
     store.create("secrets", token_secret(), NOW)
-    requests, _ = drive(BootstrapSigner(store).reconcile(CLUSTER_INFO_KEY, NOW), apply_to(store))
+    requests, _ = drive(BootstrapSigner(store).reconcile(CLUSTER_INFO_KEY, NOW), put_to(store, "configmaps"))
     assert requests == []
 
 
@@ -190,13 +151,9 @@ def test_duplicate_token_ids_sign_once(store: Store) -> None:
     cluster_info(store)
     store.create("secrets", token_secret(), NOW)
     store.create("secrets", token_secret(name="bootstrap-token-abcdef-copy"), NOW)
-    requests, _ = drive(BootstrapSigner(store).reconcile(CLUSTER_INFO_KEY, NOW), apply_to(store))
+    requests, _ = drive(BootstrapSigner(store).reconcile(CLUSTER_INFO_KEY, NOW), put_to(store, "configmaps"))
     assert len(requests) == 1
     assert validate_secret_for_signing(token_secret(name="bootstrap-token-abcdef-copy"), NOW) is None
-
-
-def event(type_: str, resource: str, obj: dict[str, Any]) -> WatchEvent:
-    return WatchEvent(type=type_, resource=resource, object=obj, resource_version=1)
 
 
 @pytest.mark.parametrize(

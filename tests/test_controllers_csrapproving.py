@@ -3,41 +3,27 @@
 from __future__ import annotations
 
 import json
-import random
-from datetime import datetime, timezone
-from typing import Any, Callable, Sequence
+from typing import Any, Sequence
 
 import pytest
 
-from sim.control.controllers.base import Reconcile, Requeue
-from sim.control.controllers.csrapproving import CsrApprover, FailureBackoff
+from sim.control.controllers.base import Requeue
+from sim.control.controllers.common import FailureBackoff
+from sim.control.controllers.csrapproving import CsrApprover
 from sim.control.profile import CURRENT, V1_22, Profile
-from sim.control.store import Store, WatchEvent
+from sim.control.store import Store
 from sim.protocol import constants as C
-from sim.protocol import csr, keys, objects, pki
+from sim.protocol import csr, objects
 from sim.protocol.http import Request, Response
+from tests.controller_support import KUBELET, NOW, Responder, drive, event, node_csr
 
-NOW = datetime(2024, 5, 1, 12, 0, 0, tzinfo=timezone.utc)
 BOOTSTRAP_USER = "system:bootstrap:abcdef"
 BOOTSTRAP_GROUPS = ["system:bootstrappers", C.NODE_BOOTSTRAP_TOKEN_AUTH_GROUP, "system:authenticated"]
-KEY = keys.generate_private_key("ecdsa", random.Random(7))
 RSA_USAGES = list(C.KUBELET_CLIENT_USAGES_RSA)
 ECDSA_USAGES = list(C.KUBELET_CLIENT_USAGES_ECDSA)
 
 
-def drive(gen: Reconcile, respond: Callable[[Request], Response]) -> tuple[list[Request], Any]:
-    """Run a reconcile to completion, answering each request; return the requests and the result."""
-    requests: list[Request] = []
-    try:
-        request = next(gen)
-        while True:
-            requests.append(request)
-            request = gen.send(respond(request))
-    except StopIteration as stop:
-        return requests, stop.value
-
-
-def api(store: Store, allowed: Sequence[str]) -> Callable[[Request], Response]:
+def api(store: Store, allowed: Sequence[str]) -> Responder:
     """Answer SARs (allowing the listed subresources) and approval PUTs (applied to the store)."""
     def respond(request: Request) -> Response:
         body = json.loads(request.body)
@@ -51,22 +37,13 @@ def api(store: Store, allowed: Sequence[str]) -> Callable[[Request], Response]:
 
 def make_csr(store: Store, *, name: str = "csr-abcde", cn: str = "system:node:node-1",
              orgs: tuple[str, ...] = ("system:nodes",), dns: tuple[str, ...] = (), usages: Sequence[str] = RSA_USAGES,
-             signer: str = C.KUBE_APISERVER_CLIENT_KUBELET_SIGNER, username: str = BOOTSTRAP_USER,
+             signer: str = KUBELET, username: str = BOOTSTRAP_USER,
              request_pem: bytes | None = None, status: dict[str, Any] | None = None) -> dict[str, Any]:
-    pem = request_pem if request_pem is not None else pki.build_csr(KEY, common_name=cn, organizations=orgs,
-                                                                   dns_names=dns)
-    obj = csr.csr_object(request_pem=pem, signer_name=signer, usages=usages)
-    obj["metadata"] = {"name": name}
+    obj = node_csr(name=name, cn=cn, orgs=orgs, dns=dns, usages=usages, signer=signer, request_pem=request_pem,
+                   status=status)
     obj["spec"].update({"username": username, "groups": BOOTSTRAP_GROUPS, "uid": "u-1",
                         "extra": {"scope": ["a"]}})
-    if status is not None:
-        obj["status"] = status
     return store.create("certificatesigningrequests", obj, NOW)
-
-
-@pytest.fixture
-def store() -> Store:
-    return Store(random.Random(0))
 
 
 def test_approves_a_first_join_kubelet_client_csr_when_the_sar_allows(store: Store) -> None:
@@ -234,9 +211,8 @@ def test_backoff_doubles_to_a_cap_and_forgets() -> None:
 )
 def test_keys_for(store: Store, type_: str, keys: list[str]) -> None:
     obj = {"metadata": {"name": "csr-abcde"}}
-    ev = WatchEvent(type=type_, resource="certificatesigningrequests", object=obj, resource_version=1)
-    assert CsrApprover(store).keys_for(ev) == keys
-    assert CsrApprover(store).keys_for(WatchEvent(type=type_, resource="secrets", object=obj, resource_version=1)) == []
+    assert CsrApprover(store).keys_for(event(type_, "certificatesigningrequests", obj)) == keys
+    assert CsrApprover(store).keys_for(event(type_, "secrets", obj)) == []
 
 
 def test_constants(store: Store) -> None:

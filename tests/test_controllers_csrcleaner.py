@@ -3,19 +3,16 @@
 from __future__ import annotations
 
 import random
-from datetime import datetime, timedelta, timezone
-from typing import Any, Callable
+from datetime import timedelta
+from typing import Any
 
 import pytest
 
-from sim.control.controllers.base import Reconcile
 from sim.control.controllers.csrcleaner import CsrCleaner, cleanup_reason
-from sim.control.store import Store, WatchEvent
+from sim.control.store import Store
 from sim.protocol import keys, objects, pki
-from sim.protocol.http import Request, Response
-
-NOW = datetime(2024, 5, 1, 12, 0, 0, tzinfo=timezone.utc)
-CA = pki.create_ca(now=NOW - timedelta(days=1), rng=random.Random(1), key_type="ecdsa")
+from sim.protocol.http import Response
+from tests.controller_support import CA, NOW, drive, event, stamp
 
 
 def cert_b64(not_after: timedelta) -> str:
@@ -34,7 +31,7 @@ AT_NOW = cert_b64(timedelta(0))
 
 
 def ago(seconds: float) -> str:
-    return objects.format_time(NOW - timedelta(seconds=seconds))
+    return stamp(-seconds)
 
 
 def cond(type_: str, updated: float | None) -> dict[str, Any]:
@@ -90,23 +87,6 @@ def test_cleanup_rules(obj: dict[str, Any], reason: str | None) -> None:
     assert cleanup_reason(obj, NOW) == reason
 
 
-def drive(gen: Reconcile, respond: Callable[[Request], Response]) -> tuple[list[Request], Any]:
-    """Run a reconcile to completion, answering each request; return the requests and the result."""
-    requests: list[Request] = []
-    try:
-        request = next(gen)
-        while True:
-            requests.append(request)
-            request = gen.send(respond(request))
-    except StopIteration as stop:
-        return requests, stop.value
-
-
-@pytest.fixture
-def store() -> Store:
-    return Store(random.Random(0))
-
-
 def test_deletes_old_csrs_through_the_api(store: Store) -> None:
     obj = csr_obj(0, [cond("Denied", 2 * H)])
     obj["metadata"] = {"name": "csr-abcde"}
@@ -129,7 +109,6 @@ def test_keeps_fresh_csrs_and_logs_delete_errors(store: Store) -> None:
 
 def test_polls_instead_of_watching(store: Store) -> None:
     cleaner = CsrCleaner(store)
-    ev = WatchEvent(type="ADDED", resource="certificatesigningrequests", object={"metadata": {"name": "x"}},
-                    resource_version=1)
+    ev = event("ADDED", "certificatesigningrequests", {"metadata": {"name": "x"}})
     assert (cleaner.keys_for(ev), cleaner.name, cleaner.workers, cleaner.resync_period) == (
         [], "csrcleaner", 1, 3600.0)

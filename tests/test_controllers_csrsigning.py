@@ -3,56 +3,36 @@
 from __future__ import annotations
 
 import base64
-import json
 import random
-from datetime import datetime, timedelta, timezone
-from typing import Any, Callable, Sequence
+from datetime import timedelta
+from typing import Any, Sequence
 
 import pytest
 from cryptography import x509
 from cryptography.x509.oid import ExtendedKeyUsageOID
 
-from sim.control.controllers.base import Reconcile, Requeue
+from sim.control.controllers.base import Requeue
 from sim.control.controllers.csrsigning import CsrSigner
 from sim.control.profile import CURRENT, V1_22, Profile
-from sim.control.store import Store, WatchEvent
+from sim.control.store import Store
 from sim.protocol import constants as C
-from sim.protocol import csr, keys, pki, x509verify
-from sim.protocol.http import Request, Response
+from sim.protocol import csr, pki, x509verify
+from sim.protocol.http import Response
+from tests.controller_support import CA, KUBELET, NOW, Responder, drive, event, node_csr, put_to
 
-NOW = datetime(2024, 5, 1, 12, 0, 0, tzinfo=timezone.utc)
-CA = pki.create_ca(now=NOW - timedelta(days=1), rng=random.Random(1), key_type="ecdsa")
-KEY = keys.generate_private_key("ecdsa", random.Random(7))
 APPROVED = {"conditions": [{"type": "Approved", "status": "True", "reason": "AutoApproved"}]}
-KUBELET = C.KUBE_APISERVER_CLIENT_KUBELET_SIGNER
 
 
-def drive(gen: Reconcile, respond: Callable[[Request], Response]) -> tuple[list[Request], Any]:
-    """Run a reconcile to completion, answering each request; return the requests and the result."""
-    requests: list[Request] = []
-    try:
-        request = next(gen)
-        while True:
-            requests.append(request)
-            request = gen.send(respond(request))
-    except StopIteration as stop:
-        return requests, stop.value
-
-
-def status_put(store: Store) -> Callable[[Request], Response]:
-    def respond(request: Request) -> Response:
-        assert request.method == "PUT" and request.path.endswith("/status")
-        return Response(status=200, body=store.update("certificatesigningrequests", json.loads(request.body)))
-    return respond
+def status_put(store: Store) -> Responder:
+    """Answer the signer's PUT to the status subresource by updating the store."""
+    return put_to(store, "certificatesigningrequests", "/status")
 
 
 def make_csr(store: Store, *, signer: str = KUBELET, usages: Sequence[str] = C.KUBELET_CLIENT_USAGES_ECDSA,
              status: dict[str, Any] | None = None, cn: str = "system:node:node-1", dns: tuple[str, ...] = (),
              ips: tuple[str, ...] = (), expiration_seconds: int | None = None) -> None:
-    pem = pki.build_csr(KEY, common_name=cn, organizations=("system:nodes",), dns_names=dns, ip_addresses=ips)
-    obj = csr.csr_object(request_pem=pem, signer_name=signer, usages=usages, expiration_seconds=expiration_seconds)
-    obj["metadata"] = {"name": "csr-abcde"}
-    obj["status"] = APPROVED if status is None else status
+    obj = node_csr(signer=signer, usages=usages, cn=cn, dns=dns, ips=ips, expiration_seconds=expiration_seconds,
+                   status=APPROVED if status is None else status)
     store.create("certificatesigningrequests", obj, NOW)
 
 
@@ -60,11 +40,6 @@ def issued(store: Store) -> x509.Certificate:
     obj = store.get("certificatesigningrequests", "", "csr-abcde")
     assert obj is not None
     return x509verify.parse_certs_pem(base64.b64decode(obj["status"]["certificate"]))[0]
-
-
-@pytest.fixture
-def store() -> Store:
-    return Store(random.Random(0))
 
 
 def signer(store: Store, name: str = KUBELET, profile: Profile = CURRENT, ca: pki.CertKey | None = CA) -> CsrSigner:
@@ -190,8 +165,7 @@ def test_status_update_error_requeues(store: Store) -> None:
 def test_not_started_without_a_ca(store: Store) -> None:
     make_csr(store)
     ctl = signer(store, ca=None)
-    ev = WatchEvent(type="ADDED", resource="certificatesigningrequests",
-                    object={"metadata": {"name": "csr-abcde"}}, resource_version=1)
+    ev = event("ADDED", "certificatesigningrequests", {"metadata": {"name": "csr-abcde"}})
     assert (ctl.started, ctl.keys_for(ev), ctl.initial_keys()) == (False, [], [])
     assert drive(ctl.reconcile("csr-abcde", NOW), status_put(store)) == ([], None)
 

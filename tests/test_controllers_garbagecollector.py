@@ -3,44 +3,17 @@
 from __future__ import annotations
 
 import json
-import random
-from datetime import datetime, timezone
-from typing import Any, Callable
+from typing import Any
 
 import pytest
 
-from sim.control.controllers.base import Reconcile
 from sim.control.controllers.garbagecollector import GarbageCollector
-from sim.control.store import Store, WatchEvent
+from sim.control.store import Store
 from sim.protocol import objects
-from sim.protocol.errors import ApiStatusError
-from sim.protocol.http import Request, Response
+from sim.protocol.http import Response
+from tests.controller_support import NOW, delete_in, drive, event
 
-NOW = datetime(2024, 5, 1, 12, 0, 0, tzinfo=timezone.utc)
 KEY = "kube-system/kubeadm-certs"
-
-
-def drive(gen: Reconcile, respond: Callable[[Request], Response]) -> tuple[list[Request], Any]:
-    """Run a reconcile to completion, answering each request; return the requests and the result."""
-    requests: list[Request] = []
-    try:
-        request = next(gen)
-        while True:
-            requests.append(request)
-            request = gen.send(respond(request))
-    except StopIteration as stop:
-        return requests, stop.value
-
-
-def delete_in(store: Store) -> Callable[[Request], Response]:
-    def respond(request: Request) -> Response:
-        *_, namespace, _, name = request.path.split("/")
-        try:
-            uid = json.loads(request.body)["preconditions"]["uid"]
-            return Response(status=200, body=store.delete("secrets", namespace, name, uid=uid))
-        except ApiStatusError as err:
-            return Response(status=err.code, body=err.status)
-    return respond
 
 
 def owned_by(store: Store, owner: dict[str, Any], name: str = "kubeadm-certs") -> dict[str, Any]:
@@ -49,11 +22,6 @@ def owned_by(store: Store, owner: dict[str, Any], name: str = "kubeadm-certs") -
                                            "uid": owner["metadata"]["uid"], "controller": True,
                                            "blockOwnerDeletion": True}]
     return store.create("secrets", obj, NOW)
-
-
-@pytest.fixture
-def store() -> Store:
-    return Store(random.Random(0))
 
 
 @pytest.fixture
@@ -106,8 +74,7 @@ def test_a_dependent_whose_owner_is_already_gone_is_deleted_on_add(store: Store,
     ],
 )
 def test_keys_for_unrelated_events(store: Store, type_: str, obj: dict[str, Any], keys: list[str]) -> None:
-    ev = WatchEvent(type=type_, resource="secrets", object=obj, resource_version=1)
-    assert GarbageCollector(store).keys_for(ev) == keys
+    assert GarbageCollector(store).keys_for(event(type_, "secrets", obj)) == keys
 
 
 def test_missing_dependent_and_delete_errors(store: Store, owner: dict[str, Any]) -> None:

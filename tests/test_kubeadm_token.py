@@ -27,11 +27,6 @@ def secrets() -> kubeadm.ClusterSecrets:
                         ca_key_type="ecdsa")[0]
 
 
-@pytest.fixture
-def store() -> Store:
-    return Store(random.Random(0))
-
-
 def test_create_then_list(store: Store) -> None:
     token = BootstrapToken.from_string(TOKEN, description="for node-1")
     kubeadm.create_token(store, NOW, token)

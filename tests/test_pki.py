@@ -16,20 +16,10 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, ExtensionOID, NameOID
 from sim.protocol import keys, pki, x509verify
 from sim.protocol.constants import SIGNING_DURATION_DEFAULT
 from sim.protocol.errors import CryptoError, SigningError
+from tests.pki_support import NOW
 
-NOW = datetime(2025, 3, 1, 12, 0, 0, 250000, tzinfo=timezone.utc)
 NOW_S = NOW.replace(microsecond=0)
 MIN5 = timedelta(minutes=5)
-
-
-@pytest.fixture(scope="module")
-def cas() -> dict[str, pki.CertKey]:
-    return {kind: pki.create_ca(now=NOW, rng=random.Random(7), key_type=kind) for kind in ("rsa", "ecdsa")}
-
-
-@pytest.fixture(scope="module")
-def node_key() -> keys.PrivateKey:
-    return keys.generate_private_key("ecdsa", random.Random(11))
 
 
 def _csr(key: keys.PrivateKey, **kwargs: object) -> x509.CertificateSigningRequest:

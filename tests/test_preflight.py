@@ -14,9 +14,9 @@ from sim.protocol.preflight import (
     FATAL_FOOTER, FATAL_HEADER, SWAP_WARNING, CheckResult, NodeFacts, join_node_checks, parse_ignore_errors,
     run_checks, worker_checks,
 )
+from tests.preflight_support import FRESH, PROXY_MSG, E, W
 
 ENDPOINT = "10.0.0.1:6443"
-FRESH = NodeFacts.healthy_worker("node-1")
 # What a successful worker join leaves behind (PROTOCOL sections 7.1 and 11).
 JOINED = FRESH.with_changes(
     files={
@@ -32,18 +32,6 @@ REJOIN_ERRORS = [
     CheckResult("Port-10250", "error", "Port 10250 is in use"),
     CheckResult("FileAvailable--etc-kubernetes-pki-ca.crt", "error", "/etc/kubernetes/pki/ca.crt already exists"),
 ]
-PROXY_MSG = ('Connection to "https://10.0.0.1" uses proxy "http://proxy.corp:3128". '
-             "If that is not intended, adjust your proxy settings")
-
-
-def W(name: str, message: str) -> CheckResult:
-    """Build an expected warning."""
-    return CheckResult(name, "warning", message)
-
-
-def E(name: str, message: str) -> CheckResult:
-    """Build an expected error."""
-    return CheckResult(name, "error", message)
 
 
 @pytest.mark.parametrize(

@@ -9,21 +9,7 @@ import pytest
 from sim.protocol.errors import PreflightError
 from sim.protocol.preflight import CheckResult, NodeFacts
 from sim.protocol.preflight_control_plane import control_plane_checks
-
-FRESH = NodeFacts.healthy_worker("node-1")
-PROXY_MSG = ('Connection to "https://10.0.0.1" uses proxy "http://proxy.corp:3128". '
-             "If that is not intended, adjust your proxy settings")
-
-
-def W(name: str, message: str) -> CheckResult:
-    """Build an expected warning."""
-    return CheckResult(name, "warning", message)
-
-
-def E(name: str, message: str) -> CheckResult:
-    """Build an expected error."""
-    return CheckResult(name, "error", message)
-
+from tests.preflight_support import FRESH, PROXY_MSG, E, W
 
 CP_FILES = {
     "/etc/kubernetes/manifests/kube-apiserver.yaml": b"pod",

@@ -3,24 +3,13 @@
 from __future__ import annotations
 
 import random
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 
 import pytest
 
 from sim.protocol import keys, pki, x509verify
 from sim.protocol.errors import CryptoError
-
-NOW = datetime(2025, 3, 1, 12, 0, 0, 250000, tzinfo=timezone.utc)
-
-
-@pytest.fixture(scope="module")
-def cas() -> dict[str, pki.CertKey]:
-    return {kind: pki.create_ca(now=NOW, rng=random.Random(7), key_type=kind) for kind in ("rsa", "ecdsa")}
-
-
-@pytest.fixture(scope="module")
-def node_key() -> keys.PrivateKey:
-    return keys.generate_private_key("ecdsa", random.Random(11))
+from tests.pki_support import NOW
 
 
 # --- parsing ---------------------------------------------------------------------------------------

@@ -28,24 +28,11 @@ from sim.control.authn import UserInfo
 from sim.control.authz import Attributes, node_identity
 from sim.protocol import pki
 from sim.protocol.constants import CERTIFICATES_GROUP, CSR_RESOURCE, KUBE_APISERVER_CLIENT_SIGNER, MASTERS_GROUP
-from sim.protocol.errors import ApiStatusError, CryptoError
+from sim.protocol.errors import CryptoError
 
-__all__ = ["Authorize", "admit", "forbidden"]
+__all__ = ["Authorize", "admit"]
 
 Authorize = Callable[[Attributes], tuple[bool, str]]
-
-
-def forbidden(resource: str, group: str, name: str, cause: str) -> ApiStatusError:
-    """Return the 403 ``errors.NewForbidden`` builds for a resource and a cause."""
-    qualified = status.qualified(resource, group)
-    message = f'{qualified} "{name}" is forbidden: {cause}' if name else f"{qualified} is forbidden: {cause}"
-    details: dict[str, Any] = {}
-    if name:
-        details["name"] = name
-    if group:
-        details["group"] = group
-    details["kind"] = resource
-    return ApiStatusError(status.status(403, "Forbidden", message, details))
 
 
 def _authorized_for_signer(authorize: Authorize, user: UserInfo, verb: str, signer: str) -> bool:
@@ -73,9 +60,9 @@ def admit(*, operation: str, resource: str, subresource: str, name: str, user: U
     if resource == "nodes":
         node, is_node = node_identity(user)
         if is_node and not node:
-            raise forbidden("nodes", "", name, f'could not determine node from user "{user.name}"')
+            raise status.new_forbidden("nodes", "", name, f'could not determine node from user "{user.name}"')
         if is_node and name != node:
-            raise forbidden("nodes", "", name, f'node "{node}" is not allowed to modify node "{name}"')
+            raise status.new_forbidden("nodes", "", name, f'node "{node}" is not allowed to modify node "{name}"')
         return
     if resource != CSR_RESOURCE:
         return
@@ -84,9 +71,9 @@ def admit(*, operation: str, resource: str, subresource: str, name: str, user: U
             return
         orgs = _organizations(obj)
         if isinstance(orgs, str):
-            raise forbidden(CSR_RESOURCE, CERTIFICATES_GROUP, name, f"failed to parse CSR: {orgs}")
+            raise status.new_forbidden(CSR_RESOURCE, CERTIFICATES_GROUP, name, f"failed to parse CSR: {orgs}")
         if MASTERS_GROUP in orgs:
-            raise forbidden(CSR_RESOURCE, CERTIFICATES_GROUP, name,
+            raise status.new_forbidden(CSR_RESOURCE, CERTIFICATES_GROUP, name,
                             f"use of {KUBE_APISERVER_CLIENT_SIGNER} signer with system:masters group is not allowed")
         return
     if operation != "update" or old is None:
@@ -94,11 +81,11 @@ def admit(*, operation: str, resource: str, subresource: str, name: str, user: U
     signer = str((old.get("spec") or {}).get("signerName") or "")
     if subresource == "approval":
         if not _authorized_for_signer(authorize, user, "approve", signer):
-            raise forbidden(CSR_RESOURCE, CERTIFICATES_GROUP, name,
+            raise status.new_forbidden(CSR_RESOURCE, CERTIFICATES_GROUP, name,
                             f'user not permitted to approve requests with signerName "{signer}"')
     elif subresource == "status" and obj is not None:
         new_cert = (obj.get("status") or {}).get("certificate")
         old_cert = (old.get("status") or {}).get("certificate")
         if (new_cert or None) != (old_cert or None) and not _authorized_for_signer(authorize, user, "sign", signer):
-            raise forbidden(CSR_RESOURCE, CERTIFICATES_GROUP, name,
+            raise status.new_forbidden(CSR_RESOURCE, CERTIFICATES_GROUP, name,
                             f'user not permitted to sign requests with signerName "{signer}"')

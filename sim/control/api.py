@@ -44,61 +44,23 @@ _TEXT = {"Content-Type": "text/plain; charset=utf-8"}
 _HEALTH_PATHS = ("/healthz", "/livez", "/readyz")
 
 
-def _with_empty_details(body: dict[str, Any]) -> dict[str, Any]:
-    """Return a Status with ``"details":{}`` before ``code``, as upstream sends for details with no fields."""
-    out = {k: v for k, v in body.items() if k != "code"}
-    out.setdefault("details", {})
-    out["code"] = body["code"]
-    return out
-
-
 def error_response(err: ApiStatusError) -> Response:
     """Turn a Status error into its HTTP response."""
     return Response(status=err.code, body=err.status, headers=dict(_JSON))
 
 
-def _sanitize(text: str) -> str:
-    """Escape HTML as the forbidden writer's sanitizer does (responsewriters/errors.go)."""
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-
-
 def forbidden_for(attrs: Attributes, reason: str) -> ApiStatusError:
-    """Return the 403 of the authorization filter: forbiddenMessage, ``: <reason>`` when there is one."""
+    """Return the 403 of the authorization filter for these attributes, ``: <reason>`` when there is one."""
     user = attrs.user.name
     if not attrs.is_resource_request:
-        message = _sanitize(f'User "{user}" cannot {attrs.verb} path "{attrs.path}"')
-        message = f"forbidden: {message}" + (f": {reason}" if reason else "")
-        return ApiStatusError(_with_empty_details(status.status(403, "Forbidden", message)))
-    resource = f"{attrs.resource}/{attrs.subresource}" if attrs.subresource else attrs.resource
-    scope = f'in the namespace "{attrs.namespace}"' if attrs.namespace else "at the cluster scope"
-    message = _sanitize(f'User "{user}" cannot {attrs.verb} resource "{resource}" '
-                        f'in API group "{attrs.api_group}" {scope}')
-    if reason:
-        message += f": {reason}"
-    qualified = status.qualified(attrs.resource, attrs.api_group)
-    subject = f'{qualified} "{attrs.name}"' if attrs.name else qualified
-    details: dict[str, Any] = {}
-    if attrs.name:
-        details["name"] = attrs.name
-    if attrs.api_group:
-        details["group"] = attrs.api_group
-    details["kind"] = attrs.resource
-    return ApiStatusError(status.status(403, "Forbidden", f"{subject} is forbidden: {message}", details))
-
-
-def _not_found_path() -> ApiStatusError:
-    return ApiStatusError(_with_empty_details(status.path_not_found().status))
-
-
-def _not_allowed(method: str) -> ApiStatusError:
-    return ApiStatusError(_with_empty_details(status.method_not_allowed(method).status))
+        return status.forbidden_path(user, attrs.verb, attrs.path, reason)
+    return status.forbidden(user, attrs.verb, attrs.resource, attrs.api_group, attrs.namespace, attrs.name,
+                            attrs.subresource, reason)
 
 
 def internal_error(exc: BaseException) -> ApiStatusError:
     """Return the 500 ``InternalError`` Status for an unexpected exception (errors.NewInternalError)."""
-    text = f"{type(exc).__name__}: {exc}"
-    body = status.status(500, "InternalError", f"Internal error occurred: {text}", {"causes": [{"message": text}]})
-    return ApiStatusError(body)
+    return status.internal_error(f"{type(exc).__name__}: {exc}")
 
 
 class ApiServer:
@@ -163,14 +125,14 @@ class ApiServer:
         """Find the served resource for a resource request, or raise the 404 for an unknown path."""
         resource = docs.served(info.api_group, info.api_version, info.resource, self.profile)
         if resource is None:
-            raise _not_found_path()
+            raise status.path_not_found()
         is_namespace = resource.plural == "namespaces"
         if info.subresource and info.subresource not in resource.subresources:
-            raise _not_found_path()
+            raise status.path_not_found()
         if len(info.parts) > 3 or (resource.namespaced and info.name and not info.namespace):
-            raise _not_found_path()
+            raise status.path_not_found()
         if not resource.namespaced and info.namespace and not is_namespace:
-            raise _not_found_path()
+            raise status.path_not_found()
         return resource
 
     def _dispatch(self, call: Call) -> tuple[int, Any]:
@@ -178,7 +140,7 @@ class ApiServer:
         info, registry = call.info, self.registry
         if call.res.plural in docs.REVIEWS:
             if info.verb != "create" or info.name:
-                raise _not_allowed(call.request.method)
+                raise status.method_not_allowed()
             return 201, review(call.res.plural, call.request, call.user, call.now, self.authorizer.authorize)
         if info.verb == "get":
             return registry.get(call)
@@ -194,13 +156,13 @@ class ApiServer:
             return registry.patch(call)
         if info.verb == "delete" and info.name and not info.subresource:
             return registry.delete(call)
-        raise _not_allowed(call.request.method)
+        raise status.method_not_allowed()
 
     def _non_resource(self, request: Request, info: RequestInfo) -> Response:
         """Serve version, health and discovery documents."""
         path = info.path.rstrip("/") or "/"
         if request.method not in ("GET", "HEAD"):
-            raise _not_allowed(request.method)
+            raise status.method_not_allowed()
         if path in _HEALTH_PATHS:
             return Response(status=200, text="ok", headers=dict(_TEXT))
         body: dict[str, Any] | None = None
@@ -218,7 +180,7 @@ class ApiServer:
         elif parts[0] == "apis" and len(parts) == 3:
             body = docs.api_resource_list(parts[1], parts[2], self.profile)
         if body is None:
-            raise _not_found_path()
+            raise status.path_not_found()
         return Response(status=200, body=body, headers=dict(_JSON))
 
     # --- watch ---

@@ -23,21 +23,15 @@ import yaml
 
 from sim.control import status
 from sim.control.resources import ResourceInfo
-from sim.protocol.constants import MAX_REQUEST_BODY_BYTES
+from sim.protocol.constants import APPLY_PATCH_TYPE, MAX_REQUEST_BODY_BYTES, PATCH_MEDIA_TYPES
 from sim.protocol.errors import ApiStatusError
 from sim.protocol.http import Request
 
 __all__ = [
-    "JSON_PATCH", "MERGE_PATCH", "STRATEGIC_MERGE_PATCH", "decode_json", "decode_object", "media_type",
+    "decode_json", "decode_object", "media_type",
     "patch_type", "read_body", "too_deep", "unmarshal_error", "b64_error",
 ]
 
-JSON_PATCH = "application/json-patch+json"
-MERGE_PATCH = "application/merge-patch+json"
-STRATEGIC_MERGE_PATCH = "application/strategic-merge-patch+json"
-APPLY_PATCH = "application/apply-patch+yaml"
-_PATCH_TYPES = (JSON_PATCH, MERGE_PATCH, APPLY_PATCH, STRATEGIC_MERGE_PATCH)
-_BODY_TYPES = ("application/json", "application/yaml", "application/vnd.kubernetes.protobuf")
 _SERVED_BODY_TYPES = ("", "application/json", "application/yaml")
 
 
@@ -53,17 +47,11 @@ def read_body(request: Request) -> bytes:
     return request.body
 
 
-def _unsupported(accepted: tuple[str, ...]) -> ApiStatusError:
-    message = ("the body of the request was in an unknown format - accepted media types include: "
-               + ", ".join(accepted))
-    return ApiStatusError(status.status(415, "UnsupportedMediaType", message))
-
-
 def patch_type(request: Request) -> str:
     """Return the patch media type, or raise 415 listing the ones a PATCH accepts (apply is not served)."""
     kind = media_type(request)
-    if kind not in _PATCH_TYPES or kind == APPLY_PATCH:
-        raise _unsupported(_PATCH_TYPES)
+    if kind not in PATCH_MEDIA_TYPES or kind == APPLY_PATCH_TYPE:
+        raise status.unsupported_media_type("PATCH")
     return kind
 
 
@@ -184,7 +172,7 @@ def decode_object(request: Request, info: ResourceInfo) -> dict[str, Any]:
     """
     kind = media_type(request)
     if kind not in _SERVED_BODY_TYPES:
-        raise _unsupported(_BODY_TYPES)
+        raise status.unsupported_media_type(request.method)
     body = read_body(request)
     if kind == "application/yaml":
         try:
@@ -257,7 +245,7 @@ def decode_options(request: Request) -> dict[str, Any] | None:
         return None
     kind = media_type(request)
     if kind not in _SERVED_BODY_TYPES:
-        raise _unsupported(_BODY_TYPES)
+        raise status.unsupported_media_type(request.method)
     value = decode_json(body, "DeleteOptions")
     if not isinstance(value, dict):
         raise status.bad_request(f"the object provided is unrecognized (must be of type DeleteOptions): "

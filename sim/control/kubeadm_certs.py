@@ -15,9 +15,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sim.control import kubeadm_rbac
 from sim.control.kubeadm_init import ClusterSecrets
-from sim.control.kubeadm_rbac import apply, group, rule
+from sim.control.kubeadm_rbac import apply
+from sim.control.rbac_objects import group, role, role_binding, rule
 from sim.control.kubeadm_token import create_token
 from sim.control.store import Store
 from sim.protocol import certkey, tokens
@@ -50,9 +50,9 @@ def upload_certs(store: Store, *, now: datetime, rng: Rng, secrets: ClusterSecre
     meta = owner["metadata"]
     apply(store, certkey.kubeadm_certs_secret(secrets.control_plane_files(), key, rng,
                                               {"name": meta["name"], "uid": meta["uid"]}), now)
-    apply(store, kubeadm_rbac.role(KUBEADM_CERTS_ROLE, KUBE_SYSTEM_NAMESPACE,
-                                   [rule(["get"], [""], ["secrets"], [KUBEADM_CERTS_SECRET])]), now)
-    apply(store, kubeadm_rbac.role_binding(KUBEADM_CERTS_ROLE, KUBE_SYSTEM_NAMESPACE, KUBEADM_CERTS_ROLE,
+    apply(store, role(KUBEADM_CERTS_ROLE, KUBE_SYSTEM_NAMESPACE,
+                                   [rule(["get"], groups=[""], resources=["secrets"], names=[KUBEADM_CERTS_SECRET])]), now)
+    apply(store, role_binding(KUBEADM_CERTS_ROLE, KUBE_SYSTEM_NAMESPACE, KUBEADM_CERTS_ROLE,
                                            [group(NODE_BOOTSTRAP_TOKEN_AUTH_GROUP)]), now)
     log += ["[upload-certs] Using certificate key:", key_hex]
     return key_hex, log

@@ -21,19 +21,18 @@ from typing import Any, Mapping
 import yaml
 
 from sim.control.profile import Profile
-from sim.protocol.constants import DEFAULT_CLUSTER_NAME, KUBE_PROXY_CONFIGMAP, KUBE_SYSTEM_NAMESPACE
+from sim.protocol.constants import (
+    CLUSTER_CONFIGURATION_KEY, COMPONENT_CONFIG_HASH_ANNOTATION, DEFAULT_CLUSTER_NAME, KUBE_PROXY_CONFIGMAP,
+    KUBE_SYSTEM_NAMESPACE, KUBELET_CONFIG_KEY,
+)
 from sim.protocol.objects import Obj, configmap
 
 __all__ = [
-    "CLUSTER_CONFIGURATION_KEY", "COMPONENT_CONFIG_HASH_ANNOTATION", "KUBELET_CONFIG_KEY", "checksum",
-    "cluster_configuration", "kube_proxy_config_map", "kubeadm_config_map", "kubelet_config_map",
+    "checksum", "cluster_configuration", "kube_proxy_config_map", "kubeadm_config_map", "kubelet_config_map",
     "kubelet_configuration",
 ]
 
 # cmd/kubeadm/app/constants/constants.go
-CLUSTER_CONFIGURATION_KEY = "ClusterConfiguration"
-KUBELET_CONFIG_KEY = "kubelet"
-COMPONENT_CONFIG_HASH_ANNOTATION = "kubeadm.kubernetes.io/component-config.hash"
 DEFAULT_SERVICE_SUBNET = "10.96.0.0/12"
 DEFAULT_DNS_DOMAIN = "cluster.local"
 DEFAULT_CLUSTER_DNS = "10.96.0.10"

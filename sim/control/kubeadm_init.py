@@ -23,15 +23,17 @@ from datetime import datetime
 from cryptography.hazmat.primitives import serialization
 
 from sim.control import kubeadm_config, kubeadm_rbac
-from sim.control.kubeadm_rbac import KUBEADM_CLUSTER_ADMINS, apply, group, rule, user
+from sim.control.kubeadm_rbac import apply
 from sim.control.kubeadm_token import join_command_raw
 from sim.control.profile import CURRENT, Profile
+from sim.control.rbac_objects import cluster_role, cluster_role_binding, group, role, role_binding, rule, user
 from sim.control.store import Store
 from sim.protocol import keys, kubeconfig, pins, pki, tokens
 from sim.protocol.constants import (
     ADMIN_CONF_PATH, ANONYMOUS_USER, CLUSTER_INFO_KUBECONFIG_KEY, CLUSTER_INFO_NAME, CLUSTER_INFO_NAMESPACE,
-    CLUSTER_INFO_ROLE, CRI_SOCKET_ANNOTATION, CSR_AUTOAPPROVAL_CLUSTER_ROLE, DEFAULT_CRI_SOCKET,
-    GET_NODES_CLUSTER_ROLE, INIT_TOKEN_DESCRIPTION, KUBE_SYSTEM_NAMESPACE, KUBEADM_CONFIG_CONFIGMAP,
+    CLUSTER_INFO_ROLE, CONTROL_PLANE_LABEL, CONTROL_PLANE_TAINT_EFFECT, CRI_SOCKET_ANNOTATION,
+    CSR_AUTOAPPROVAL_CLUSTER_ROLE, DEFAULT_CRI_SOCKET, EXCLUDE_FROM_EXTERNAL_LB_LABEL, GET_NODES_CLUSTER_ROLE,
+    INIT_TOKEN_DESCRIPTION, KUBE_SYSTEM_NAMESPACE, KUBEADM_CLUSTER_ADMINS, KUBEADM_CONFIG_CONFIGMAP,
     MASTERS_GROUP, NODE_AUTOAPPROVE_BOOTSTRAP_BINDING, NODE_AUTOAPPROVE_ROTATION_BINDING,
     NODE_BOOTSTRAP_TOKEN_AUTH_GROUP, NODE_BOOTSTRAPPER_CLUSTER_ROLE, NODE_KUBELET_BOOTSTRAP_BINDING,
     NODE_SELF_CSR_AUTOAPPROVAL_CLUSTER_ROLE, NODES_GROUP, NODES_KUBEADM_CONFIG_ROLE,
@@ -44,9 +46,6 @@ __all__ = ["ADMIN_COMMON_NAME", "ClusterSecrets", "admin_groups", "init", "init_
 
 # cmd/kubeadm/app/phases/kubeconfig/kubeconfig.go: admin.conf's client name
 ADMIN_COMMON_NAME = "kubernetes-admin"
-# cmd/kubeadm/app/constants/constants.go: control-plane label, taint and the LB exclusion label
-CONTROL_PLANE_LABEL = "node-role.kubernetes.io/control-plane"
-EXCLUDE_LB_LABEL = "node.kubernetes.io/exclude-from-external-load-balancers"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -129,11 +128,11 @@ def _control_plane_node(name: str, profile: Profile, now: datetime) -> Obj:
         "metadata": {
             "name": name,
             "labels": {"kubernetes.io/arch": "amd64", "kubernetes.io/hostname": name, "kubernetes.io/os": "linux",
-                       CONTROL_PLANE_LABEL: "", EXCLUDE_LB_LABEL: ""},
+                       CONTROL_PLANE_LABEL: "", EXCLUDE_FROM_EXTERNAL_LB_LABEL: ""},
             "annotations": {CRI_SOCKET_ANNOTATION: DEFAULT_CRI_SOCKET, "node.alpha.kubernetes.io/ttl": "0",
                             "volumes.kubernetes.io/controller-managed-attach-detach": "true"},
         },
-        "spec": {"taints": [{"key": CONTROL_PLANE_LABEL, "effect": "NoSchedule"}]},
+        "spec": {"taints": [{"key": CONTROL_PLANE_LABEL, "effect": CONTROL_PLANE_TAINT_EFFECT}]},
         "status": {
             "conditions": [{"type": "Ready", "status": "True", "reason": "KubeletReady",
                             "message": "kubelet is posting ready status", "lastHeartbeatTime": stamp,
@@ -147,8 +146,8 @@ def _control_plane_node(name: str, profile: Profile, now: datetime) -> Obj:
 def _config_role(name: str, configmap_name: str) -> tuple[Obj, Obj]:
     """Return the Role and RoleBinding letting bootstrap tokens and nodes read one kube-system ConfigMap."""
     subjects = [group(NODE_BOOTSTRAP_TOKEN_AUTH_GROUP), group(NODES_GROUP)]
-    return (kubeadm_rbac.role(name, KUBE_SYSTEM_NAMESPACE, [rule(["get"], [""], ["configmaps"], [configmap_name])]),
-            kubeadm_rbac.role_binding(name, KUBE_SYSTEM_NAMESPACE, name, subjects))
+    return (role(name, KUBE_SYSTEM_NAMESPACE, [rule(["get"], groups=[""], resources=["configmaps"], names=[configmap_name])]),
+            role_binding(name, KUBE_SYSTEM_NAMESPACE, name, subjects))
 
 
 def init_done_lines(secrets: ClusterSecrets, token: str) -> list[str]:
@@ -203,7 +202,7 @@ def init(
     log = [f"[init] Using Kubernetes version: {profile.kubernetes_version}"]
 
     if admin_groups(profile) == (KUBEADM_CLUSTER_ADMINS,):  # EnsureAdminClusterRoleBinding
-        apply(store, kubeadm_rbac.cluster_role_binding(KUBEADM_CLUSTER_ADMINS, kubeadm_rbac.CLUSTER_ADMIN_ROLE,
+        apply(store, cluster_role_binding(KUBEADM_CLUSTER_ADMINS, kubeadm_rbac.CLUSTER_ADMIN_ROLE,
                                                        [group(KUBEADM_CLUSTER_ADMINS)]), now)
     apply(store, _control_plane_node(node_name, profile, now), now)
 
@@ -221,29 +220,29 @@ def init(
     log += [
         "[upload-certs] Skipping phase. Please see --upload-certs",
         f"[mark-control-plane] Marking the node {node_name} as control-plane by adding the labels: "
-        f"[{CONTROL_PLANE_LABEL} {EXCLUDE_LB_LABEL}]",
+        f"[{CONTROL_PLANE_LABEL} {EXCLUDE_FROM_EXTERNAL_LB_LABEL}]",
         f"[mark-control-plane] Marking the node {node_name} as control-plane by adding the taints "
-        f"[{CONTROL_PLANE_LABEL}:NoSchedule]",
+        f"[{CONTROL_PLANE_LABEL}:{CONTROL_PLANE_TAINT_EFFECT}]",
         f"[bootstrap-token] Using token: {token.token}",
         "[bootstrap-token] Configuring bootstrap tokens, cluster-info ConfigMap, RBAC Roles",
     ]
     apply(store, tokens.token_to_secret(token, now), now)  # UpdateOrCreateTokens(failIfExists=false)
     tokens_group = [group(NODE_BOOTSTRAP_TOKEN_AUTH_GROUP)]
     log.append("[bootstrap-token] Configured RBAC rules to allow Node Bootstrap tokens to get nodes")
-    apply(store, kubeadm_rbac.cluster_role(GET_NODES_CLUSTER_ROLE, [rule(["get"], [""], ["nodes"])]), now)
-    apply(store, kubeadm_rbac.cluster_role_binding(GET_NODES_CLUSTER_ROLE, GET_NODES_CLUSTER_ROLE, tokens_group), now)
+    apply(store, cluster_role(GET_NODES_CLUSTER_ROLE, [rule(["get"], groups=[""], resources=["nodes"])]), now)
+    apply(store, cluster_role_binding(GET_NODES_CLUSTER_ROLE, GET_NODES_CLUSTER_ROLE, tokens_group), now)
     log.append("[bootstrap-token] Configured RBAC rules to allow Node Bootstrap tokens to post CSRs in order for "
                "nodes to get long term certificate credentials")
-    apply(store, kubeadm_rbac.cluster_role_binding(NODE_KUBELET_BOOTSTRAP_BINDING, NODE_BOOTSTRAPPER_CLUSTER_ROLE,
+    apply(store, cluster_role_binding(NODE_KUBELET_BOOTSTRAP_BINDING, NODE_BOOTSTRAPPER_CLUSTER_ROLE,
                                                    tokens_group), now)
     if autoapprove:
         log.append("[bootstrap-token] Configured RBAC rules to allow the csrapprover controller automatically "
                    "approve CSRs from a Node Bootstrap Token")
-        apply(store, kubeadm_rbac.cluster_role_binding(NODE_AUTOAPPROVE_BOOTSTRAP_BINDING,
+        apply(store, cluster_role_binding(NODE_AUTOAPPROVE_BOOTSTRAP_BINDING,
                                                        CSR_AUTOAPPROVAL_CLUSTER_ROLE, tokens_group), now)
     log.append("[bootstrap-token] Configured RBAC rules to allow certificate rotation for all node client "
                "certificates in the cluster")
-    apply(store, kubeadm_rbac.cluster_role_binding(NODE_AUTOAPPROVE_ROTATION_BINDING,
+    apply(store, cluster_role_binding(NODE_AUTOAPPROVE_ROTATION_BINDING,
                                                    NODE_SELF_CSR_AUTOAPPROVAL_CLUSTER_ROLE, [group(NODES_GROUP)]), now)
     log.append(f'[bootstrap-token] Creating the "{CLUSTER_INFO_NAME}" ConfigMap in the "{CLUSTER_INFO_NAMESPACE}" '
                "namespace")
@@ -252,9 +251,9 @@ def init(
         store.create("configmaps", configmap(CLUSTER_INFO_NAME, CLUSTER_INFO_NAMESPACE,
                                              {CLUSTER_INFO_KUBECONFIG_KEY: info}), now)
     if public_cluster_info:
-        apply(store, kubeadm_rbac.role(CLUSTER_INFO_ROLE, CLUSTER_INFO_NAMESPACE,
-                                       [rule(["get"], [""], ["configmaps"], [CLUSTER_INFO_NAME])]), now)
-        apply(store, kubeadm_rbac.role_binding(CLUSTER_INFO_ROLE, CLUSTER_INFO_NAMESPACE, CLUSTER_INFO_ROLE,
+        apply(store, role(CLUSTER_INFO_ROLE, CLUSTER_INFO_NAMESPACE,
+                                       [rule(["get"], groups=[""], resources=["configmaps"], names=[CLUSTER_INFO_NAME])]), now)
+        apply(store, role_binding(CLUSTER_INFO_ROLE, CLUSTER_INFO_NAMESPACE, CLUSTER_INFO_ROLE,
                                                [user(ANONYMOUS_USER)]), now)
     log += ['[kubelet-finalize] Updating "/etc/kubernetes/kubelet.conf" to point to a rotatable kubelet client '
             "certificate and key", "[addons] Applied essential addon: CoreDNS"]

@@ -1,4 +1,4 @@
-"""Build the RBAC objects of a kubeadm cluster: the API server's defaults and kubeadm's own.
+"""Write the RBAC objects of a kubeadm cluster: the API server's defaults, and kubeadm's CreateOrUpdate.
 
 How this works: a fresh kube-apiserver creates its namespaces and the
 bootstrap-policy roles (``rbac_defaults``) before kubeadm talks to it;
@@ -15,7 +15,6 @@ cmd/kubeadm/app/phases/kubeconfig/kubeconfig.go (EnsureAdminClusterRoleBinding).
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Iterable
 
 from sim.control import rbac_defaults
 from sim.control.profile import CURRENT, Profile
@@ -23,74 +22,12 @@ from sim.control.store import Store
 from sim.protocol.errors import ApiStatusError
 from sim.protocol.objects import Obj, name_of, namespace_of
 
-__all__ = [
-    "CLUSTER_ADMIN_ROLE", "KUBEADM_CLUSTER_ADMINS", "RBAC_API_VERSION", "apiserver_defaults", "apply",
-    "cluster_role", "cluster_role_binding", "group", "role", "role_binding", "rule", "user",
-]
+__all__ = ["CLUSTER_ADMIN_ROLE", "apiserver_defaults", "apply"]
 
-RBAC_API_VERSION = "rbac.authorization.k8s.io/v1"
-RBAC_GROUP = "rbac.authorization.k8s.io"
+# plugin/pkg/auth/authorizer/rbac/bootstrappolicy/policy.go: the superuser ClusterRole kubeadm binds its admins to
 CLUSTER_ADMIN_ROLE = "cluster-admin"
-# cmd/kubeadm/app/constants/constants.go: ClusterAdminsGroupAndClusterRoleBinding (kubeadm 1.29+)
-KUBEADM_CLUSTER_ADMINS = "kubeadm:cluster-admins"
 # staging/src/k8s.io/api/core/v1 NamespaceDefault/System/Public/NodeLease
 NAMESPACES = ("default", "kube-node-lease", "kube-public", "kube-system")
-
-
-def rule(verbs: Iterable[str], api_groups: Iterable[str] = ("",), resources: Iterable[str] = (),
-         resource_names: Iterable[str] = (), non_resource_urls: Iterable[str] = ()) -> dict[str, Any]:
-    """Return one PolicyRule, omitting empty lists as the API does."""
-    out: dict[str, Any] = {"verbs": list(verbs)}
-    if resources:
-        out["apiGroups"] = list(api_groups)
-        out["resources"] = list(resources)
-    if resource_names:
-        out["resourceNames"] = list(resource_names)
-    if non_resource_urls:
-        out["nonResourceURLs"] = list(non_resource_urls)
-    return out
-
-
-def group(name: str) -> dict[str, str]:
-    """Return a Group subject."""
-    return {"apiGroup": RBAC_GROUP, "kind": "Group", "name": name}
-
-
-def user(name: str) -> dict[str, str]:
-    """Return a User subject."""
-    return {"apiGroup": RBAC_GROUP, "kind": "User", "name": name}
-
-
-def _meta(name: str, namespace: str | None) -> dict[str, Any]:
-    """Return an ObjectMeta with a name and, for namespaced objects, a namespace."""
-    out: dict[str, Any] = {"name": name}
-    if namespace is not None:
-        out["namespace"] = namespace
-    return out
-
-
-def cluster_role(name: str, rules: list[dict[str, Any]]) -> Obj:
-    """Return a ClusterRole."""
-    return {"apiVersion": RBAC_API_VERSION, "kind": "ClusterRole", "metadata": _meta(name, None), "rules": rules}
-
-
-def role(name: str, namespace: str, rules: list[dict[str, Any]]) -> Obj:
-    """Return a namespaced Role."""
-    return {"apiVersion": RBAC_API_VERSION, "kind": "Role", "metadata": _meta(name, namespace), "rules": rules}
-
-
-def cluster_role_binding(name: str, cluster_role_name: str, subjects: list[dict[str, str]]) -> Obj:
-    """Return a ClusterRoleBinding to a ClusterRole."""
-    return {"apiVersion": RBAC_API_VERSION, "kind": "ClusterRoleBinding", "metadata": _meta(name, None),
-            "roleRef": {"apiGroup": RBAC_GROUP, "kind": "ClusterRole", "name": cluster_role_name},
-            "subjects": subjects}
-
-
-def role_binding(name: str, namespace: str, role_name: str, subjects: list[dict[str, str]]) -> Obj:
-    """Return a RoleBinding to a Role of the same namespace."""
-    return {"apiVersion": RBAC_API_VERSION, "kind": "RoleBinding", "metadata": _meta(name, namespace),
-            "roleRef": {"apiGroup": RBAC_GROUP, "kind": "Role", "name": role_name}, "subjects": subjects}
-
 
 _PLURAL = {"ClusterRole": "clusterroles", "ClusterRoleBinding": "clusterrolebindings", "Role": "roles",
            "RoleBinding": "rolebindings", "ConfigMap": "configmaps", "Secret": "secrets", "Node": "nodes",

@@ -17,18 +17,19 @@ controller_policy.go, namespace_policy.go.
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from typing import Any
 
 from sim.control.profile import CURRENT, Profile
+from sim.control.rbac_objects import (
+    cluster_role, cluster_role_binding, group, role, role_binding, rule, service_account, user,
+)
 from sim.protocol.constants import (
     AUTHENTICATED_GROUP, KUBE_APISERVER_CLIENT_KUBELET_SIGNER, KUBE_APISERVER_CLIENT_SIGNER, KUBE_SYSTEM_NAMESPACE,
     KUBELET_SERVING_SIGNER, LEGACY_UNKNOWN_SIGNER, MASTERS_GROUP, UNAUTHENTICATED_GROUP,
 )
 
-__all__ = ["MODEL_CONTROLLER_USER", "RBAC_API_VERSION", "bootstrap_policy", "node_rules", "rule"]
+__all__ = ["MODEL_CONTROLLER_USER", "bootstrap_policy", "node_rules"]
 
-RBAC_GROUP = "rbac.authorization.k8s.io"
-RBAC_API_VERSION = f"{RBAC_GROUP}/v1"
 MODEL_CONTROLLER_USER = "system:kube-controller-manager"
 """The identity joinsim's controllers use (user.KubeControllerManager, controllers/base.py)."""
 
@@ -39,21 +40,6 @@ _CERTS = "certificates.k8s.io"
 _READ = ("get", "list", "watch")
 
 Obj = dict[str, Any]
-
-
-def rule(verbs: Sequence[str], *, groups: Sequence[str] = (), resources: Sequence[str] = (),
-         names: Sequence[str] = (), urls: Sequence[str] = ()) -> Obj:
-    """Return a PolicyRule in its JSON shape (empty lists omitted, as upstream serializes them)."""
-    out: Obj = {"verbs": list(verbs)}
-    if groups or resources:
-        out["apiGroups"] = list(groups)
-    if resources:
-        out["resources"] = list(resources)
-    if names:
-        out["resourceNames"] = list(names)
-    if urls:
-        out["nonResourceURLs"] = list(urls)
-    return out
 
 
 def _events_rule() -> Obj:
@@ -88,37 +74,29 @@ def node_rules() -> list[Obj]:
     ]
 
 
-def _meta(name: str, namespace: str | None = None) -> Obj:
-    out: Obj = {"name": name}
-    if namespace is not None:
-        out["namespace"] = namespace
-    out["labels"] = dict(_LABELS)
-    out["annotations"] = dict(_ANNOTATIONS)
-    return out
+def _cluster_role(name: str, rules: list[Obj]) -> Obj:
+    """Return a ClusterRole marked as reconciled bootstrap policy."""
+    return cluster_role(name, rules, labels=_LABELS, annotations=_ANNOTATIONS)
 
 
-def _role(kind: str, name: str, rules: list[Obj], namespace: str | None = None) -> Obj:
-    return {"apiVersion": RBAC_API_VERSION, "kind": kind, "metadata": _meta(name, namespace), "rules": rules}
+def _role(name: str, rules: list[Obj], namespace: str) -> Obj:
+    """Return a Role marked as reconciled bootstrap policy."""
+    return role(name, namespace, rules, labels=_LABELS, annotations=_ANNOTATIONS)
 
 
-def _subject(kind: str, name: str, namespace: str = "") -> Obj:
-    if kind == "ServiceAccount":
-        return {"kind": kind, "name": name, "namespace": namespace}
-    return {"kind": kind, "apiGroup": RBAC_GROUP, "name": name}
+def _cluster_role_binding(name: str, subjects: list[Obj]) -> Obj:
+    """Return a ClusterRoleBinding to the ClusterRole of the same name, marked as bootstrap policy."""
+    return cluster_role_binding(name, name, subjects, labels=_LABELS, annotations=_ANNOTATIONS)
 
 
-def _binding(kind: str, name: str, role_kind: str, subjects: list[Obj], namespace: str | None = None,
-             role: str | None = None) -> Obj:
-    out: Obj = {"apiVersion": RBAC_API_VERSION, "kind": kind, "metadata": _meta(name, namespace),
-                "roleRef": {"apiGroup": RBAC_GROUP, "kind": role_kind, "name": role or name}}
-    if subjects:
-        out["subjects"] = subjects
-    return out
+def _role_binding(name: str, subjects: list[Obj], namespace: str) -> Obj:
+    """Return a RoleBinding to the Role of the same name, marked as bootstrap policy."""
+    return role_binding(name, namespace, name, subjects, labels=_LABELS, annotations=_ANNOTATIONS)
 
 
 def _controller_subjects(sa_name: str) -> list[Obj]:
     """Bind the upstream service account and (model) the single controller identity."""
-    return [_subject("ServiceAccount", sa_name, KUBE_SYSTEM_NAMESPACE), _subject("User", MODEL_CONTROLLER_USER)]
+    return [service_account(sa_name, KUBE_SYSTEM_NAMESPACE), user(MODEL_CONTROLLER_USER)]
 
 
 def _cluster_roles(profile: Profile) -> list[Obj]:
@@ -127,28 +105,28 @@ def _cluster_roles(profile: Profile) -> list[Obj]:
     if profile.name != "1.22":  # selfsubjectreviews: authentication.k8s.io/v1 since 1.28
         basic_user.append(rule(("create",), groups=("authentication.k8s.io",), resources=("selfsubjectreviews",)))
     return [
-        _role("ClusterRole", "cluster-admin", [rule(("*",), groups=("*",), resources=("*",)),
+        _cluster_role("cluster-admin", [rule(("*",), groups=("*",), resources=("*",)),
                                                rule(("*",), urls=("*",))]),
-        _role("ClusterRole", "system:discovery", [rule(("get",), urls=(
+        _cluster_role("system:discovery", [rule(("get",), urls=(
             "/livez", "/readyz", "/healthz", "/version", "/version/", "/openapi", "/openapi/*",
             "/api", "/api/*", "/apis", "/apis/*"))]),
-        _role("ClusterRole", "system:basic-user", basic_user),
-        _role("ClusterRole", "system:public-info-viewer", [rule(("get",), urls=(
+        _cluster_role("system:basic-user", basic_user),
+        _cluster_role("system:public-info-viewer", [rule(("get",), urls=(
             "/livez", "/readyz", "/healthz", "/version", "/version/"))]),
-        _role("ClusterRole", "system:node", node_rules()),
-        _role("ClusterRole", "system:node-bootstrapper", [
+        _cluster_role("system:node", node_rules()),
+        _cluster_role("system:node-bootstrapper", [
             rule(("create", "get", "list", "watch"), groups=(_CERTS,), resources=("certificatesigningrequests",))]),
-        _role("ClusterRole", "system:certificates.k8s.io:certificatesigningrequests:nodeclient", [
+        _cluster_role("system:certificates.k8s.io:certificatesigningrequests:nodeclient", [
             rule(("create",), groups=(_CERTS,), resources=("certificatesigningrequests/nodeclient",))]),
-        _role("ClusterRole", "system:certificates.k8s.io:certificatesigningrequests:selfnodeclient", [
+        _cluster_role("system:certificates.k8s.io:certificatesigningrequests:selfnodeclient", [
             rule(("create",), groups=(_CERTS,), resources=("certificatesigningrequests/selfnodeclient",))]),
-        *(_role("ClusterRole", f"system:certificates.k8s.io:{short}-approver", [
+        *(_cluster_role(f"system:certificates.k8s.io:{short}-approver", [
             rule(("approve",), groups=(_CERTS,), resources=("signers",), names=(signer,))])
           for short, signer in (("legacy-unknown", LEGACY_UNKNOWN_SIGNER),
                                 ("kubelet-serving", KUBELET_SERVING_SIGNER),
                                 ("kube-apiserver-client", KUBE_APISERVER_CLIENT_SIGNER),
                                 ("kube-apiserver-client-kubelet", KUBE_APISERVER_CLIENT_KUBELET_SIGNER))),
-        _role("ClusterRole", "system:kube-controller-manager", [
+        _cluster_role("system:kube-controller-manager", [
             _events_rule(),
             rule(("create",), groups=("coordination.k8s.io",), resources=("leases",)),
             rule(("get", "update"), groups=("coordination.k8s.io",), resources=("leases",),
@@ -162,7 +140,7 @@ def _cluster_roles(profile: Profile) -> list[Obj]:
             rule(("list", "watch"), groups=("*",), resources=("*",)),
             rule(("create",), groups=("",), resources=("serviceaccounts/token",)),
         ]),
-        _role("ClusterRole", _SA_ROLE_PREFIX + "certificate-controller", [
+        _cluster_role(_SA_ROLE_PREFIX + "certificate-controller", [
             rule(("get", "list", "watch", "delete"), groups=(_CERTS,), resources=("certificatesigningrequests",)),
             rule(("update",), groups=(_CERTS,),
                  resources=("certificatesigningrequests/status", "certificatesigningrequests/approval")),
@@ -173,7 +151,7 @@ def _cluster_roles(profile: Profile) -> list[Obj]:
             rule(("create",), groups=("authorization.k8s.io",), resources=("subjectaccessreviews",)),
             _events_rule(),
         ]),
-        _role("ClusterRole", _SA_ROLE_PREFIX + "generic-garbage-collector", [
+        _cluster_role(_SA_ROLE_PREFIX + "generic-garbage-collector", [
             rule(("get", "list", "watch", "patch", "update", "delete"), groups=("*",), resources=("*",)),
             _events_rule(),
         ]),
@@ -182,41 +160,36 @@ def _cluster_roles(profile: Profile) -> list[Obj]:
 
 def _cluster_role_bindings() -> list[Obj]:
     def groups(*names: str) -> list[Obj]:
-        return [_subject("Group", n) for n in names]
+        return [group(n) for n in names]
     return [
-        _binding("ClusterRoleBinding", "cluster-admin", "ClusterRole", groups(MASTERS_GROUP)),
-        _binding("ClusterRoleBinding", "system:discovery", "ClusterRole", groups(AUTHENTICATED_GROUP)),
-        _binding("ClusterRoleBinding", "system:basic-user", "ClusterRole", groups(AUTHENTICATED_GROUP)),
-        _binding("ClusterRoleBinding", "system:public-info-viewer", "ClusterRole",
-                 groups(AUTHENTICATED_GROUP, UNAUTHENTICATED_GROUP)),
-        _binding("ClusterRoleBinding", "system:kube-controller-manager", "ClusterRole",
-                 [_subject("User", MODEL_CONTROLLER_USER)]),
+        _cluster_role_binding("cluster-admin", groups(MASTERS_GROUP)),
+        _cluster_role_binding("system:discovery", groups(AUTHENTICATED_GROUP)),
+        _cluster_role_binding("system:basic-user", groups(AUTHENTICATED_GROUP)),
+        _cluster_role_binding("system:public-info-viewer", groups(AUTHENTICATED_GROUP, UNAUTHENTICATED_GROUP)),
+        _cluster_role_binding("system:kube-controller-manager", [user(MODEL_CONTROLLER_USER)]),
         # Deprecated since 1.7 (the Node authorizer replaced it): kept with no subjects.
-        _binding("ClusterRoleBinding", "system:node", "ClusterRole", []),
-        _binding("ClusterRoleBinding", _SA_ROLE_PREFIX + "certificate-controller", "ClusterRole",
-                 _controller_subjects("certificate-controller")),
-        _binding("ClusterRoleBinding", _SA_ROLE_PREFIX + "generic-garbage-collector", "ClusterRole",
-                 _controller_subjects("generic-garbage-collector")),
+        _cluster_role_binding("system:node", []),
+        _cluster_role_binding(_SA_ROLE_PREFIX + "certificate-controller",
+                              _controller_subjects("certificate-controller")),
+        _cluster_role_binding(_SA_ROLE_PREFIX + "generic-garbage-collector",
+                              _controller_subjects("generic-garbage-collector")),
     ]
 
 
 def _namespaced() -> list[tuple[str, Obj]]:
     signer, cleaner = _SA_ROLE_PREFIX + "bootstrap-signer", _SA_ROLE_PREFIX + "token-cleaner"
     return [
-        ("roles", _role("Role", signer, [rule(_READ, groups=("",), resources=("secrets",))], KUBE_SYSTEM_NAMESPACE)),
-        ("roles", _role("Role", cleaner, [
+        ("roles", _role(signer, [rule(_READ, groups=("",), resources=("secrets",))], KUBE_SYSTEM_NAMESPACE)),
+        ("roles", _role(cleaner, [
             rule(("get", "list", "watch", "delete"), groups=("",), resources=("secrets",)),
             _events_rule()], KUBE_SYSTEM_NAMESPACE)),
-        ("roles", _role("Role", signer, [
+        ("roles", _role(signer, [
             rule(_READ, groups=("",), resources=("configmaps",)),
             rule(("update",), groups=("",), resources=("configmaps",), names=("cluster-info",)),
             _events_rule()], "kube-public")),
-        ("rolebindings", _binding("RoleBinding", signer, "Role", _controller_subjects("bootstrap-signer"),
-                                  KUBE_SYSTEM_NAMESPACE)),
-        ("rolebindings", _binding("RoleBinding", cleaner, "Role", _controller_subjects("token-cleaner"),
-                                  KUBE_SYSTEM_NAMESPACE)),
-        ("rolebindings", _binding("RoleBinding", signer, "Role", _controller_subjects("bootstrap-signer"),
-                                  "kube-public")),
+        ("rolebindings", _role_binding(signer, _controller_subjects("bootstrap-signer"), KUBE_SYSTEM_NAMESPACE)),
+        ("rolebindings", _role_binding(cleaner, _controller_subjects("token-cleaner"), KUBE_SYSTEM_NAMESPACE)),
+        ("rolebindings", _role_binding(signer, _controller_subjects("bootstrap-signer"), "kube-public")),
     ]
 
 

@@ -28,6 +28,7 @@ from sim.control.requestinfo import RequestInfo
 from sim.control.resources import ResourceInfo
 from sim.control.store import Store, clone
 from sim.control.strategies import Strategy, strategy_for
+from sim.protocol.constants import JSON_PATCH_TYPE, MERGE_PATCH_TYPE
 from sim.protocol.http import Request
 from sim.protocol.objects import format_time
 
@@ -140,7 +141,7 @@ class Registry:
         name = meta.get("name") or ""
         errors = strategy.validate(obj)
         if errors:
-            raise v.invalid_status(call.res.kind, call.res.group, name, errors)
+            raise status.invalid(call.res.kind, call.res.group, name, errors)
         admit(operation="create", resource=call.res.plural, subresource="", name=name, user=call.user,
               obj=obj, old=None, authorize=self._authorize)
         if call.dry_run:
@@ -174,9 +175,9 @@ class Registry:
             raise status.bad_request("invalid JSON Document")
         old = self._existing(call)
         try:
-            if kind == decode.JSON_PATCH:
+            if kind == JSON_PATCH_TYPE:
                 patched = patches.json_patch(old, document)
-            elif kind == decode.MERGE_PATCH:
+            elif kind == MERGE_PATCH_TYPE:
                 patched = patches.merge_patch(old, document)
             else:
                 patched = patches.strategic_merge_patch(old, document)
@@ -190,7 +191,7 @@ class Registry:
         errors = [v.invalid(f"metadata.{field}", v.go_quote(str(meta.get(field) or "")), "field is immutable")
                   for field in ("name", "namespace") if (meta.get(field) or "") != (old["metadata"].get(field) or "")]
         if errors:
-            raise v.invalid_status(call.res.kind, call.res.group, call.info.name, errors)
+            raise status.invalid(call.res.kind, call.res.group, call.info.name, errors)
         return 200, self._update(call, patched, old)
 
     def _update(self, call: Call, new: Obj, old: Obj) -> Obj:
@@ -206,7 +207,7 @@ class Registry:
                 candidate["metadata"].setdefault(field, old["metadata"][field])
         errors = strategy.validate_update(candidate, old, call.info.subresource)
         if errors:
-            raise v.invalid_status(call.res.kind, call.res.group, call.info.name, errors)
+            raise status.invalid(call.res.kind, call.res.group, call.info.name, errors)
         admit(operation="update", resource=call.res.plural, subresource=call.info.subresource, name=call.info.name,
               user=call.user, obj=candidate, old=old, authorize=self._authorize)
         if call.dry_run:

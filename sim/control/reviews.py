@@ -17,7 +17,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Callable, Mapping
 
-from sim.control import decode, validation as v
+from sim.control import decode, status, validation as v
 from sim.control.authn import UserInfo
 from sim.control.authz import Attributes
 from sim.control.discovery_docs import REVIEWS
@@ -118,7 +118,7 @@ def review(resource: str, request: Request, user: UserInfo, now: datetime, autho
     else:
         subject = user
     if errors:
-        raise v.invalid_status(info.kind, info.group, "", errors)
+        raise status.invalid(info.kind, info.group, "", errors)
     allowed, reason = authorize(_attributes(subject, spec))
     meta = obj.get("metadata") or {}
     meta.setdefault("creationTimestamp", None)

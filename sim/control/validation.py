@@ -1,11 +1,12 @@
-"""Render field validation errors exactly as apimachinery does, and build the 422 ``Invalid`` Status.
+"""Render field validation errors exactly as apimachinery does, for the 422 ``Invalid`` Status.
 
 How this works: upstream validation returns a ``field.ErrorList``; each error
 prints as ``<field>: <Type>[: <bad value>][: <detail>]`` where the bad value is
 Go-formatted (``%q`` for strings, ``%v`` for numbers, ``%#v`` for other values,
 so a ``[]byte`` prints as ``[]byte{0x6e, 0x6f}``). ``errors.NewInvalid`` joins
 the de-duplicated messages (one: bare; several: ``[a, b]``) behind
-``<Kind>.<group> "<name>" is invalid: `` and lists every error as a cause.
+``<Kind>.<group> "<name>" is invalid: `` and lists every error as a cause
+(``status.invalid``).
 Upstream: staging/src/k8s.io/apimachinery/pkg/util/validation/field/errors.go,
 staging/src/k8s.io/apimachinery/pkg/api/errors/errors.go (NewInvalid),
 staging/src/k8s.io/apimachinery/pkg/util/validation/validation.go (name formats).
@@ -15,14 +16,11 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Any, Sequence
-
-from sim.control import status
-from sim.protocol.errors import ApiStatusError
+from typing import Sequence
 
 __all__ = [
     "FieldError", "config_key_errors", "dns1123_label_errors", "dns1123_subdomain_errors", "duplicate", "forbidden",
-    "go_bytes", "go_quote", "invalid", "invalid_status", "not_supported", "required", "too_long",
+    "go_bytes", "go_quote", "invalid", "not_supported", "required", "too_long",
 ]
 
 # field/errors.go: ErrorType values and their String() texts.
@@ -117,23 +115,6 @@ def forbidden(field: str, detail: str) -> FieldError:
 def too_long(field: str, limit: int) -> FieldError:
     """Return a ``Too long`` error (current wording: ``may not be more than N bytes``)."""
     return FieldError("FieldValueTooLong", field, None, f"may not be more than {limit} bytes")
-
-
-def invalid_status(kind: str, group: str, name: str, errors: Sequence[FieldError]) -> ApiStatusError:
-    """Return the 422 ``Invalid`` Status for a failed validation, as ``errors.NewInvalid`` builds it."""
-    messages: list[str] = []
-    for err in errors:
-        if str(err) not in messages:
-            messages.append(str(err))
-    aggregate = messages[0] if len(messages) == 1 else "[" + ", ".join(messages) + "]"
-    qualified = f"{kind}.{group}" if group else kind
-    details: dict[str, Any] = {"name": name}
-    if group:
-        details["group"] = group
-    details["kind"] = kind
-    details["causes"] = [{"reason": e.type, "message": e.body(), "field": e.field} for e in errors]
-    body = status.status(422, "Invalid", f'{qualified} "{name}" is invalid: {aggregate}', details)
-    return ApiStatusError(body)
 
 
 # --- name formats: staging/src/k8s.io/apimachinery/pkg/util/validation/validation.go ---

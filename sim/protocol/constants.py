@@ -85,6 +85,9 @@ KUBE_SYSTEM_NAMESPACE: Final = "kube-system"
 CRI_SOCKET_ANNOTATION: Final = "kubeadm.alpha.kubernetes.io/cri-socket"
 DEFAULT_CRI_SOCKET: Final = "unix:///var/run/containerd/containerd.sock"
 KUBEADM_VERSION: Final = "v1.34.0"
+# the v1.34.0 release's git commit (kubectl version / GET /version gitCommit); client-go's user agent
+# (rest.DefaultKubernetesUserAgent) shows its first 7 characters
+KUBEADM_GIT_COMMIT: Final = "f28b4c9efbca5c5c0af716d9f2d5702667ee8a45"
 
 # --- discovery client names: cmd/kubeadm/app/discovery/token/token.go, discovery.go ---
 TOKEN_BOOTSTRAP_CLIENT_USER: Final = "token-bootstrap-client"
@@ -111,6 +114,19 @@ KUBEADM_CERTS_ROLE: Final = "kubeadm:kubeadm-certs"
 NODES_GROUP: Final = "system:nodes"
 NODE_USER_PREFIX: Final = "system:node:"
 MASTERS_GROUP: Final = "system:masters"
+# cmd/kubeadm/app/constants/constants.go: ClusterAdminsGroupAndClusterRoleBinding (kubeadm 1.29+)
+KUBEADM_CLUSTER_ADMINS: Final = "kubeadm:cluster-admins"
+
+# --- node marking and config ConfigMaps: cmd/kubeadm/app/constants/constants.go ---
+# LabelNodeRoleControlPlane; ControlPlaneTaint is {Key: LabelNodeRoleControlPlane, Effect: NoSchedule}
+CONTROL_PLANE_LABEL: Final = "node-role.kubernetes.io/control-plane"
+CONTROL_PLANE_TAINT_EFFECT: Final = "NoSchedule"
+# LabelExcludeFromExternalLB
+EXCLUDE_FROM_EXTERNAL_LB_LABEL: Final = "node.kubernetes.io/exclude-from-external-load-balancers"
+# ClusterConfigurationConfigMapKey, KubeletBaseConfigurationConfigMapKey, ComponentConfigHashAnnotationKey
+CLUSTER_CONFIGURATION_KEY: Final = "ClusterConfiguration"
+KUBELET_CONFIG_KEY: Final = "kubelet"
+COMPONENT_CONFIG_HASH_ANNOTATION: Final = "kubeadm.kubernetes.io/component-config.hash"
 
 # --- upload-certs: cmd/kubeadm/app/phases/copycerts/copycerts.go ---
 KUBEADM_CERTS_SECRET: Final = "kubeadm-certs"
@@ -178,3 +194,12 @@ TOKEN_FAILURE_CACHE_TTL: Final = 0.0
 MAX_REQUESTS_INFLIGHT: Final = 400
 MAX_MUTATING_REQUESTS_INFLIGHT: Final = 200
 MAX_REQUEST_BODY_BYTES: Final = 3 * 1024 * 1024
+
+# --- request media types: staging/src/k8s.io/apimachinery/pkg/types/patch.go, apiserver handlers/patch.go ---
+JSON_PATCH_TYPE: Final = "application/json-patch+json"
+MERGE_PATCH_TYPE: Final = "application/merge-patch+json"
+STRATEGIC_MERGE_PATCH_TYPE: Final = "application/strategic-merge-patch+json"
+APPLY_PATCH_TYPE: Final = "application/apply-patch+yaml"
+# the order kube-apiserver's 415 lists them in, for a PATCH and for any other body
+PATCH_MEDIA_TYPES: Final = (JSON_PATCH_TYPE, MERGE_PATCH_TYPE, APPLY_PATCH_TYPE, STRATEGIC_MERGE_PATCH_TYPE)
+BODY_MEDIA_TYPES: Final = ("application/json", "application/yaml", "application/vnd.kubernetes.protobuf")

@@ -67,15 +67,70 @@ def go_url_error(method: str, url: str, failure: TransportFailure) -> str:
     return f'{method[:1].upper()}{method[1:].lower()} "{url}": {failure.message}'
 
 
+# client-go's texts for an error response that is not a Status, by code
+# (staging/src/k8s.io/apimachinery/pkg/api/errors/errors.go NewGenericServerResponse).
+_GENERIC_MESSAGES = {
+    400: "the server rejected our request for an unknown reason",
+    401: "the server has asked for the client to provide credentials",
+    403: "the server does not allow access to the requested resource",
+    404: "the server could not find the requested resource",
+    405: "the server does not allow this method on the requested resource",
+    406: "the server was unable to respond with a content type that the client supports",
+    409: "the server reported a conflict",
+    415: "the server was unable to respond with a content type that the client supports",
+    422: "the server rejected our request due to an error in our request",
+    429: "the server has received too many requests and has asked us to try again later",
+    503: "the server is currently unable to handle the request",
+    504: "the server was unable to return a response in the time allotted, but may still be processing the request",
+}
+
+
 def response_error(method: str, url: str, result: Response | TransportFailure) -> str:
     """Return the error text client-go gives for a failed request."""
     if isinstance(result, TransportFailure):
         return go_url_error(method, url, result)
     body = result.body if isinstance(result.body, dict) else {}
-    message = body.get("message")
+    message = body.get("message") if body.get("kind") == "Status" else None
     if isinstance(message, str) and message:
         return message
-    return f"the server responded with the status code {result.status} but did not return more information"
+    return _generic_error(method, url, result)
+
+
+def _generic_error(method: str, url: str, result: Response) -> str:
+    """Build client-go's message for a non-Status error body, naming the request's resource."""
+    code = result.status
+    if code in _GENERIC_MESSAGES:
+        text = _GENERIC_MESSAGES[code]
+    elif code >= 500:
+        served = (result.text or "").strip() or "unknown"
+        text = f"an error on the server ({go_quote(served)}) has prevented the request from succeeding"
+    else:
+        text = f"the server responded with the status code {code} but did not return more information"
+    resource, name = _resource_of(url)
+    if resource and name:
+        return f"{text} ({method.lower()} {resource} {name})"
+    if resource:
+        return f"{text} ({method.lower()} {resource})"
+    return text
+
+
+def _resource_of(url: str) -> tuple[str, str]:
+    """Return the qualified resource and object name a REST URL addresses (empty when unknown)."""
+    path = url.split("://", 1)[-1]
+    path = "/" + path.split("/", 1)[1] if "/" in path else "/"
+    parts = [p for p in path.split("?", 1)[0].split("/") if p]
+    if parts[:2] == ["api", "v1"]:
+        group, rest = "", parts[2:]
+    elif parts[:1] == ["apis"] and len(parts) >= 3:
+        group, rest = parts[1], parts[3:]
+    else:
+        return "", ""
+    if len(rest) >= 2 and rest[0] == "namespaces" and len(rest) > 2:
+        rest = rest[2:]
+    if not rest:
+        return "", ""
+    resource = f"{rest[0]}.{group}" if group else rest[0]
+    return resource, rest[1] if len(rest) > 1 else ""
 
 
 def fetch_cluster_info(
@@ -177,14 +232,14 @@ def tls_bootstrap_kubeconfig(found: Discovered, tls_bootstrap_token: str) -> str
 
     Without a token, a discovery file that carries credentials is used as it is.
     """
-    if not tls_bootstrap_token:
-        if not found.has_credentials:
-            raise DiscoveryError(NO_CREDENTIALS)
-        return found.kubeconfig_text
+    if not tls_bootstrap_token and not found.has_credentials:
+        raise DiscoveryError(NO_CREDENTIALS)
     try:
         x509verify.parse_certs_pem(found.ca_pem)
     except ValueError as err:
         raise DiscoveryError(wrap("could not get CA certificate from discovery kubeconfig", err)) from None
+    if not tls_bootstrap_token:
+        return found.kubeconfig_text
     return kubeconfig.token_kubeconfig(found.server, found.ca_pem, tls_bootstrap_token,
                                        cluster_name=C.DEFAULT_CLUSTER_NAME, user=C.TLS_BOOTSTRAP_TOKEN_USER)
 

@@ -48,8 +48,12 @@ def _discover(location: str, timeout: float) -> Generator[Command, Any, Discover
     except ValueError as err:
         raise DiscoveryError(wrap("the provided kubeconfig file is malformed", err)) from None
     user = config.current_user()
+    ca_data = cluster.ca_data
+    if not ca_data and cluster.ca_file:
+        # EnsureCertificateAuthorityIsEmbedded: a referenced CA file is read and embedded.
+        ca_data = (yield ReadFile(path=cluster.ca_file)) or b""
     endpoint = cluster.server.split("://", 1)[-1].split("/", 1)[0]
-    tls = TlsConfig(insecure=cluster.insecure, ca_pem=cluster.ca_data or None,
+    tls = TlsConfig(insecure=cluster.insecure, ca_pem=ca_data or None,
                     client_cert_pem=user.client_cert_data if user else None,
                     client_key_pem=user.client_key_data if user else None)
     bearer = user.token if user and user.token else None
@@ -76,16 +80,21 @@ def _discover(location: str, timeout: float) -> Generator[Command, Any, Discover
     if not (yield from poll_until_timeout(C.DISCOVERY_RETRY_INTERVAL, timeout, attempt)):
         raise DiscoveryError(f"Abort reading the cluster-info ConfigMap after timeout of {go_duration(timeout)}: "
                              f"{last_error}")
-    ca_pem = cluster.ca_data
+    ca_pem = ca_data
     if outcome[-1] is not None:
         served_by = outcome[-1].server or served_by
         refreshed = (outcome[-1].body or {}).get("data", {}).get(C.CLUSTER_INFO_KUBECONFIG_KEY, "")
         try:
+            if not refreshed:
+                raise ValueError("no kubeconfig key")
             info = kubeconfig.load(refreshed)
-            info_cluster = next(iter(info.clusters.values()))
-        except (ValueError, StopIteration):
+        except ValueError:
             yield Log(text="[discovery] The cluster-info ConfigMap does not yet contain a kubeconfig", verbosity=1)
         else:
+            try:
+                info_cluster = info.current_cluster()
+            except ValueError as err:
+                raise DiscoveryError(wrap("malformed kubeconfig in the cluster-info ConfigMap", err)) from None
             if info_cluster.server != cluster.server:
                 yield Log(text=f'[discovery] the API Server endpoint "{cluster.server}" in use is different from the '
                                f'endpoint "{info_cluster.server}" which defined in the cluster-info ConfigMap')

@@ -27,8 +27,7 @@ SECRET_MISSING = (
     f'Secret "{C.KUBEADM_CERTS_SECRET}" was not found in the "kube-system" Namespace. This Secret might have expired. '
     "Please, run `kubeadm init phase upload-certs --upload-certs` on a control plane to generate a new one"
 )
-CONTROL_PLANE_LABELS = ("node-role.kubernetes.io/control-plane", "node.kubernetes.io/exclude-from-external-load-balancers")
-CONTROL_PLANE_TAINT = "node-role.kubernetes.io/control-plane:NoSchedule"
+CONTROL_PLANE_LABELS = (C.CONTROL_PLANE_LABEL, C.EXCLUDE_FROM_EXTERNAL_LB_LABEL)
 
 PhaseRun = Callable[[JoinConfiguration, JoinState], Generator[Command, Any, None]]
 
@@ -125,10 +124,9 @@ def mark_control_plane(cfg: JoinConfiguration, state: JoinState) -> Generator[Co
     yield Log(text=f"[mark-control-plane] Marking the node {name} as control-plane by adding the labels: "
                    f"[{' '.join(CONTROL_PLANE_LABELS)}]")
     yield Log(text=f"[mark-control-plane] Marking the node {name} as control-plane by adding the taints "
-                   f"[{CONTROL_PLANE_TAINT}]")
-    key, effect = CONTROL_PLANE_TAINT.split(":")
+                   f"[{C.CONTROL_PLANE_LABEL}:{C.CONTROL_PLANE_TAINT_EFFECT}]")
     patch = {"metadata": {"labels": {label: "" for label in CONTROL_PLANE_LABELS}},
-             "spec": {"taints": [{"key": key, "effect": effect}]}}
+             "spec": {"taints": [{"key": C.CONTROL_PLANE_LABEL, "effect": C.CONTROL_PLANE_TAINT_EFFECT}]}}
     last = ""
 
     def patched() -> Generator[Command, Any, bool]:

@@ -13,18 +13,15 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Generator
 
-from cryptography import x509
-from cryptography.hazmat.primitives import serialization
-
 from sim.protocol import constants as C
-from sim.protocol import kubeconfig
 from sim.protocol.commands import (
     Command, KubeletState, KubeletStatus, Log, Mark, ReadClock, ReadFile, RemoveFile, StartKubelet, StopKubelet,
-    TlsConfig, WriteFile,
+    WriteFile,
 )
 from sim.protocol.errors import JoinsimError, TLSBootstrapError, go_quote, wrap
 from sim.protocol.join_state import JoinState, api_call
 from sim.protocol.joinconfig import JoinConfiguration
+from sim.protocol.kubelet import load_kubelet_identity
 from sim.protocol.poll import go_duration, poll_until_timeout
 
 HEALTHZ_URL = f"http://127.0.0.1:{C.KUBELET_HEALTHZ_PORT}/healthz"
@@ -129,37 +126,11 @@ def kubelet_client_ready() -> Generator[Command, Any, bool]:
     return (yield from load_kubelet_identity()) is not None
 
 
-def load_kubelet_identity() -> Generator[Command, Any, TlsConfig | None]:
-    """Load the node's own identity from kubelet.conf, or None while it is incomplete."""
-    raw = yield ReadFile(path=C.KUBELET_CONF_PATH)
-    if raw is None:
-        return None
-    try:
-        config = kubeconfig.load(raw)
-        cluster = config.current_cluster()
-        user = config.current_user()
-    except ValueError:
-        return None
-    if user is None:
-        return None
-    cert_pem, key_pem = user.client_cert_data, user.client_key_data
-    if not cert_pem and user.client_cert_path:
-        cert_pem = (yield ReadFile(path=user.client_cert_path)) or b""
-    if not key_pem and user.client_key_path:
-        key_pem = (yield ReadFile(path=user.client_key_path)) or b""
-    try:
-        x509.load_pem_x509_certificate(cert_pem)
-        serialization.load_pem_private_key(key_pem, password=None)
-    except ValueError:
-        return None
-    return TlsConfig(ca_pem=cluster.ca_data, client_cert_pem=_first_block(cert_pem, b"CERTIFICATE"),
-                     client_key_pem=_first_block(key_pem, b"PRIVATE KEY"))
-
-
 def _annotate_cri_socket(cfg: JoinConfiguration, state: JoinState) -> Generator[Command, Any, None]:
     """Record the CRI socket on the Node with the new identity, once the kubelet has registered it."""
-    tls = yield from load_kubelet_identity()
-    assert tls is not None
+    identity = yield from load_kubelet_identity()
+    assert identity is not None
+    tls = identity.tls
     patch = {"metadata": {"annotations": {C.CRI_SOCKET_ANNOTATION: cfg.cri_socket}}}
     last = ""
 
@@ -181,13 +152,3 @@ def _annotate_cri_socket(cfg: JoinConfiguration, state: JoinState) -> Generator[
 
 def _labels(cfg: JoinConfiguration) -> str:
     return ",".join(f"{k}={v}" for k, v in cfg.node_labels)
-
-
-def _first_block(data: bytes, kind: bytes) -> bytes:
-    """Return the first PEM block whose type ends with ``kind`` (the kubelet stores cert and key together)."""
-    blocks = data.split(b"-----BEGIN ")
-    for block in blocks[1:]:
-        header = block.split(b"-----", 1)[0]
-        if header.endswith(kind):
-            return b"-----BEGIN " + block.split(b"-----END ", 1)[0] + b"-----END " + header + b"-----\n"
-    return data

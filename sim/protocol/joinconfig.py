@@ -67,49 +67,63 @@ def field_invalid(path: str, value: str, message: str) -> str:
 
 def split_host_port_error(address: str) -> str | None:
     """Return Go's ``net.SplitHostPort`` error for an address, or None if it splits."""
+
+    def fail(why: str) -> str:
+        return f"address {address}: {why}" if address else why
+
+    last = address.rfind(":")
+    if last < 0:
+        return fail("missing port in address")
+    lo, hi = 0, 0
     if address.startswith("["):
         end = address.find("]")
         if end < 0:
-            return f"address {address}: missing ']' in address"
-        rest = address[end + 1:]
-        if not rest.startswith(":"):
-            return f"address {address}: missing port in address"
-        return None
-    colons = address.count(":")
-    if colons == 0:
-        return f"address {address}: missing port in address"
-    if colons > 1:
-        return f"address {address}: too many colons in address"
+            return fail("missing ']' in address")
+        if end + 1 == len(address):
+            return fail("missing port in address")
+        if end + 1 != last:
+            return fail("too many colons in address" if address[end + 1] == ":" else "missing port in address")
+        lo, hi = 1, end + 1
+    elif ":" in address[:last]:
+        return fail("too many colons in address")
+    if "[" in address[lo:]:
+        return fail("unexpected '[' in address")
+    if "]" in address[hi:]:
+        return fail("unexpected ']' in address")
     return None
 
 
 def validation_errors(cfg: JoinConfiguration) -> list[str]:
-    """List the problems ``ValidateJoinConfiguration`` reports for the discovery settings, in its order."""
+    """List the problems ``ValidateDiscovery`` reports, in its order.
+
+    As ``kubeadm join`` builds the configuration from flags (``newJoinData``),
+    a discovery file selects file discovery (``--token`` then only fills the
+    TLS bootstrap token); otherwise an endpoint argument selects token
+    discovery, whose token and TLS bootstrap token are then always checked.
+    """
     errs: list[str] = []
-    token_discovery = bool(cfg.token) or not cfg.discovery_file
-    if not cfg.token and not cfg.discovery_file:
+    tls_token = cfg.effective_tls_bootstrap_token
+    if cfg.discovery_file:
+        location = cfg.discovery_file
+        scheme = urlsplit(location).scheme
+        if scheme and scheme not in ("https", "file"):
+            errs.append(field_invalid("discovery.file.kubeConfigPath", location,
+                                      "if a URL is used, the scheme must be https"))
+        if tls_token and not is_valid_bootstrap_token(tls_token):
+            errs.append(field_invalid("discovery.tlsBootstrapToken", tls_token, "the bootstrap token is invalid"))
+        return errs
+    if not cfg.api_server_endpoint:
         errs.append(field_invalid("discovery", "", "bootstrapToken or file must be set"))
         return errs
-    if cfg.token and cfg.discovery_file:
-        errs.append(field_invalid("discovery", "", "bootstrapToken and file cannot both be set"))
-    if token_discovery and cfg.token:
-        path = "discovery.bootstrapToken"
-        if not cfg.api_server_endpoint:
-            errs.append(f"{path}: Required value: APIServerEndpoint is not set")
-        if not cfg.ca_cert_hashes and not cfg.unsafe_skip_ca_verification:
-            errs.append(field_invalid(f"{path}.caCertHashes", "", UNSAFE_SKIP_MESSAGE))
-        if not is_valid_bootstrap_token(cfg.token):
-            errs.append(field_invalid(f"{path}.token", cfg.token, "the bootstrap token is invalid"))
-        split_err = split_host_port_error(cfg.api_server_endpoint)
-        if split_err:
-            errs.append(field_invalid(f"{path}.apiServerEndpoint", cfg.api_server_endpoint, split_err))
-    if cfg.discovery_file:
-        scheme = urlsplit(cfg.discovery_file).scheme
-        if scheme and scheme != "https":
-            errs.append(field_invalid("discovery.file.kubeConfigPath", cfg.discovery_file,
-                                      "if a URL is used, the scheme must be https"))
-    tls_token = cfg.effective_tls_bootstrap_token
-    if tls_token and not is_valid_bootstrap_token(tls_token):
+    path = "discovery.bootstrapToken"
+    if not cfg.ca_cert_hashes and not cfg.unsafe_skip_ca_verification:
+        errs.append(field_invalid(f"{path}.caCertHashes", "", UNSAFE_SKIP_MESSAGE))
+    if not is_valid_bootstrap_token(cfg.token):
+        errs.append(field_invalid(f"{path}.token", cfg.token, "the bootstrap token is invalid"))
+    split_err = split_host_port_error(cfg.api_server_endpoint)
+    if split_err:
+        errs.append(field_invalid(f"{path}.apiServerEndpoint", cfg.api_server_endpoint, split_err))
+    if not is_valid_bootstrap_token(tls_token):
         errs.append(field_invalid("discovery.tlsBootstrapToken", tls_token, "the bootstrap token is invalid"))
     return errs
 

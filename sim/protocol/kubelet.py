@@ -6,9 +6,10 @@ bootstraps through client-go's certificate manager
 ``bootstrap.LoadClientConfig`` rewrites kubelet.conf to point at
 ``kubelet-client-current.pem``; then each attempt makes a fresh ECDSA P-256 key,
 posts a CSR (``generateName: csr-``) with the bootstrap token, and waits up to
-15 min for approval and issuance. Failed attempts back off 2 s, doubling with
-10 % jitter for 5 steps, then retry every 32 s without end. Once the
-certificate is on disk the kubelet registers its Node with that identity.
+15 min for approval and issuance. Up to 5 attempts are spaced by
+``wait.ExponentialBackoff`` (2 s, doubling, 10 % jitter: 4 sleeps), then
+``wait.PollInfinite`` retries every 32 s without end. Once the certificate is
+on disk the kubelet registers its Node with that identity.
 The kubelet runs beside kubeadm; kubeadm only sees the files appear.
 """
 
@@ -19,6 +20,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Generator
 
+from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
 from sim.protocol import constants as C
@@ -65,14 +67,27 @@ class KubeletOutcome:
     error: str = ""
 
 
+# client-go's wait.ErrWaitTimeout, which csr.WaitForCertificate returns unwrapped at its deadline.
+WAIT_TIMEOUT = "timed out waiting for the condition"
+
+
 class CsrWaitError(Exception):
-    """End one CSR attempt with client-go's text (denied, failed, deleted, timed out)."""
+    """End one CSR attempt with the error ``csr.WaitForCertificate`` returns (denied, failed, deleted, timed out)."""
+
+
+class CsrCreateError(CsrWaitError):
+    """End one CSR attempt with the error ``csr.RequestCertificate`` returns (the create failed)."""
 
 
 def backoff_delays(rng: Rng) -> Generator[float, None, None]:
-    """Yield the kubelet's retry delays: 2 s doubling with jitter for 5 steps, then 32 s forever."""
+    """Yield the sleeps between CSR attempts: 2, 4, 8, 16 s with 10 % jitter, then 32 s forever.
+
+    ``wait.ExponentialBackoff`` with ``Steps: 5`` runs the condition 5 times and
+    sleeps only between them (4 jittered sleeps); ``wait.PollInfinite(32s)``
+    then waits a flat 32 s before each further attempt.
+    """
     delay = C.KUBELET_CSR_BACKOFF_INITIAL
-    for _ in range(C.KUBELET_CSR_BACKOFF_STEPS):
+    for _ in range(C.KUBELET_CSR_BACKOFF_STEPS - 1):
         yield delay + rng.random() * C.KUBELET_CSR_BACKOFF_JITTER * delay
         delay *= C.KUBELET_CSR_BACKOFF_FACTOR
     while True:
@@ -83,16 +98,22 @@ def bootstrap(config: KubeletConfig) -> Generator[Command, Any, KubeletOutcome]:
     """Start, obtain a client certificate (unless a valid one exists), register the Node."""
     if config.start_delay:
         yield Sleep(seconds=config.start_delay)
-    yield Mark(milestone="kubelet-healthy")
     existing = yield ReadFile(path=C.KUBELET_CONF_PATH)
     boot = yield ReadFile(path=C.BOOTSTRAP_KUBELET_CONF_PATH)
-    if existing is not None and boot is None:
-        return KubeletOutcome(bootstrapped=False, error="")
-    if boot is None:
+    if existing is None and boot is None:
+        # The kubelet exits before its healthz server starts, so it never becomes healthy.
         message = (f"failed to run Kubelet: unable to load bootstrap kubeconfig: stat {C.BOOTSTRAP_KUBELET_CONF_PATH}: "
                    "no such file or directory")
         yield Log(text=message, stream="kubelet")
         return KubeletOutcome(bootstrapped=False, error=message)
+    yield Mark(milestone="kubelet-healthy")
+    current = (yield from load_kubelet_identity()) if existing is not None else None
+    if current is not None and current.not_after > (yield ReadClock()):
+        # bootstrap.LoadClientConfig: a kubelet.conf whose certificate has not expired is kept.
+        yield from _register_node(config, _endpoint_of(current.server), current.tls)
+        return KubeletOutcome(bootstrapped=False)
+    if boot is None:
+        return KubeletOutcome(bootstrapped=False, error="")
     boot_config = kubeconfig.load(boot)
     cluster = boot_config.current_cluster()
     user = boot_config.current_user()
@@ -101,6 +122,7 @@ def bootstrap(config: KubeletConfig) -> Generator[Command, Any, KubeletOutcome]:
     yield WriteFile(path=C.KUBELET_CONF_PATH, data=kubeconfig.kubelet_kubeconfig(cluster.server, cluster.ca_data).encode())
     tls = TlsConfig(ca_pem=cluster.ca_data)
 
+    signer = C.KUBE_APISERVER_CLIENT_KUBELET_SIGNER  # the manager's name in its logs (Config.Name is unset)
     delays = backoff_delays(config.rng)
     attempts = 0
     csr_name = csr_server = last_error = ""
@@ -111,7 +133,11 @@ def bootstrap(config: KubeletConfig) -> Generator[Command, Any, KubeletOutcome]:
             break
         except CsrWaitError as err:
             last_error = str(err)
-            yield Log(text=f"Failed while requesting a signed certificate from the control plane: {last_error}",
+            what = ("Failed while requesting a signed certificate from the control plane"
+                    if isinstance(err, CsrCreateError) else "certificate request was not signed")
+            yield Log(text=f"{signer}: {what}: {last_error}", stream="kubelet")
+        if attempts == C.KUBELET_CSR_BACKOFF_STEPS:
+            yield Log(text=f"{signer}: Reached backoff limit, still unable to rotate certs: {WAIT_TIMEOUT}",
                       stream="kubelet")
         if config.max_attempts and attempts >= config.max_attempts:
             return KubeletOutcome(bootstrapped=False, csr_name=csr_name, csr_server=csr_server, error=last_error)
@@ -140,7 +166,7 @@ def _request_certificate(
     result = yield HttpRequest(endpoint=endpoint, request=create, tls=tls, purpose="csr-create")
     if isinstance(result, TransportFailure) or not result.ok:
         url = f"https://{endpoint}{CSR_COLLECTION}?timeout=10s"
-        raise CsrWaitError("cannot create certificate signing request: " + response_error("POST", url, result))
+        raise CsrCreateError("cannot create certificate signing request: " + response_error("POST", url, result))
     created = result.body
     name = created["metadata"]["name"]
     yield Mark(milestone="csr-created", attrs={"name": name, "server": result.server})
@@ -165,7 +191,7 @@ def _wait_for_certificate(
         now: datetime = yield ReadClock()
         remaining = config.csr_attempt_timeout - (now - start).total_seconds()
         if remaining <= 0:
-            raise CsrWaitError("certificate request was not signed: timed out waiting for the condition")
+            raise CsrWaitError(WAIT_TIMEOUT)
         result = yield WatchObject(endpoint=endpoint, request=get, tls=tls,
                                    resource_version=current["metadata"]["resourceVersion"], timeout=remaining)
         if result is None:
@@ -174,7 +200,7 @@ def _wait_for_certificate(
             yield Sleep(seconds=1.0)
             continue
         if result.status == 404:
-            raise CsrWaitError(f'csr "{name}" was deleted')
+            raise _watch_error(f'csr "{name}" was deleted')
         if result.ok:
             current = result.body
 
@@ -182,17 +208,22 @@ def _wait_for_certificate(
 def _csr_verdict(obj: dict[str, Any], name: str, uid: str) -> bytes | None:
     """Read a CSR as client-go's ``WaitForCertificate`` does; raise for terminal failures."""
     if obj["metadata"].get("uid") != uid:
-        raise CsrWaitError(f'csr "{name}" changed UIDs')
+        raise _watch_error(f'csr "{name}" changed UIDs')
     for kind, verb in (("Denied", "is denied"), ("Failed", "failed")):
         cond = condition(obj, kind)
         if cond is not None and cond.get("status") == "True":
-            raise CsrWaitError(f"certificate signing request {verb}, reason: {cond.get('reason', '')}, "
+            raise _watch_error(f"certificate signing request {verb}, reason: {cond.get('reason', '')}, "
                                f"message: {cond.get('message', '')}")
     approved = condition(obj, "Approved")
     cert = (obj.get("status") or {}).get("certificate")
     if approved is not None and approved.get("status") == "True" and cert:
         return base64.b64decode(cert)
     return None
+
+
+def _watch_error(reason: str) -> CsrWaitError:
+    """Wrap a watch condition's error as ``WaitForCertificate`` does (``formatError``)."""
+    return CsrWaitError(f"cannot watch on the certificate signing request: {reason}")
 
 
 def _register_node(config: KubeletConfig, endpoint: str, tls: TlsConfig) -> Generator[Command, Any, None]:
@@ -251,3 +282,50 @@ def _key_pem(key: Any) -> bytes:
         return key
     return bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.TraditionalOpenSSL,
                                    serialization.NoEncryption()))
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class KubeletIdentity:
+    """Hold what kubelet.conf gives a client: the server, the TLS identity and when it expires."""
+
+    server: str
+    tls: TlsConfig
+    not_after: datetime
+
+
+def load_kubelet_identity() -> Generator[Command, Any, KubeletIdentity | None]:
+    """Load the node's own identity from kubelet.conf, or None while it is incomplete."""
+    raw = yield ReadFile(path=C.KUBELET_CONF_PATH)
+    if raw is None:
+        return None
+    try:
+        config = kubeconfig.load(raw)
+        cluster = config.current_cluster()
+        user = config.current_user()
+    except ValueError:
+        return None
+    if user is None:
+        return None
+    cert_pem, key_pem = user.client_cert_data, user.client_key_data
+    if not cert_pem and user.client_cert_path:
+        cert_pem = (yield ReadFile(path=user.client_cert_path)) or b""
+    if not key_pem and user.client_key_path:
+        key_pem = (yield ReadFile(path=user.client_key_path)) or b""
+    try:
+        cert = x509.load_pem_x509_certificate(cert_pem)
+        serialization.load_pem_private_key(key_pem, password=None)
+    except ValueError:
+        return None
+    tls = TlsConfig(ca_pem=cluster.ca_data, client_cert_pem=_first_block(cert_pem, b"CERTIFICATE"),
+                    client_key_pem=_first_block(key_pem, b"PRIVATE KEY"))
+    return KubeletIdentity(server=cluster.server, tls=tls, not_after=cert.not_valid_after_utc)
+
+
+def _first_block(data: bytes, kind: bytes) -> bytes:
+    """Return the first PEM block whose type ends with ``kind`` (the kubelet stores cert and key together)."""
+    blocks = data.split(b"-----BEGIN ")
+    for block in blocks[1:]:
+        header = block.split(b"-----", 1)[0]
+        if header.endswith(kind):
+            return b"-----BEGIN " + block.split(b"-----END ", 1)[0] + b"-----END " + header + b"-----\n"
+    return data

@@ -46,8 +46,12 @@ def go_duration(seconds: float) -> str:
     sign = "-" if seconds < 0 else ""
     seconds = abs(seconds)
     if seconds < 1:
-        ms = seconds * 1000
-        return f"{sign}{_trim(ms)}ms"
+        nanos = round(seconds * 1e9)
+        if nanos < 1000:
+            return f"{sign}{nanos}ns"
+        if nanos < 1_000_000:
+            return f"{sign}{_trim(nanos / 1e3)}\u00b5s"
+        return f"{sign}{_trim(nanos / 1e6)}ms"
     hours, rest = divmod(seconds, 3600)
     minutes, secs = divmod(rest, 60)
     out = sign

@@ -17,30 +17,23 @@ from datetime import datetime
 from typing import Any, Mapping
 
 from sim.control.controllers.base import Reconcile, controller_request
+from sim.control.controllers.common import is_token_secret, status_message
 from sim.control.store import Store, WatchEvent, clone
 from sim.protocol import jws, tokens
 from sim.protocol.constants import (
     BOOTSTRAP_SECRET_NAME_PATTERN, BOOTSTRAP_SIGNER_WORKERS, BOOTSTRAP_TOKEN_ID_KEY, BOOTSTRAP_TOKEN_SECRET_KEY,
     BOOTSTRAP_TOKEN_USAGE_SIGNING, CLUSTER_INFO_KUBECONFIG_KEY, CLUSTER_INFO_NAME, CLUSTER_INFO_NAMESPACE,
-    JWS_SIGNATURE_KEY_PREFIX, KUBE_SYSTEM_NAMESPACE, SECRET_TYPE_BOOTSTRAP_TOKEN,
+    JWS_SIGNATURE_KEY_PREFIX, KUBE_SYSTEM_NAMESPACE,
 )
 from sim.protocol.objects import name_of, namespace_of, secret_data
 
-__all__ = [
-    "CLUSTER_INFO_KEY", "BootstrapSigner", "is_token_secret", "signing_tokens", "status_message",
-    "validate_secret_for_signing",
-]
+__all__ = ["CLUSTER_INFO_KEY", "BootstrapSigner", "signing_tokens", "validate_secret_for_signing"]
 
 CLUSTER_INFO_KEY = f"{CLUSTER_INFO_NAMESPACE}/{CLUSTER_INFO_NAME}"
 """The only work-queue key this controller ever uses."""
 
 _CLUSTER_INFO_PATH = f"/api/v1/namespaces/{CLUSTER_INFO_NAMESPACE}/configmaps/{CLUSTER_INFO_NAME}"
 _NAME_RE = re.compile(BOOTSTRAP_SECRET_NAME_PATTERN)
-
-
-def is_token_secret(obj: Mapping[str, Any]) -> bool:
-    """Tell whether an object passes the signer's Secret informer filter (namespace and type)."""
-    return namespace_of(obj) == KUBE_SYSTEM_NAMESPACE and obj.get("type") == SECRET_TYPE_BOOTSTRAP_TOKEN
 
 
 def validate_secret_for_signing(secret: Mapping[str, Any], now: datetime) -> tuple[str, str] | None:
@@ -156,11 +149,3 @@ class BootstrapSigner:
         updated: dict[str, Any] = clone(current)
         updated["data"] = data
         return updated
-
-
-def status_message(body: Any) -> str:
-    """Return a failed response's Status message (or the body as text) for error logs."""
-    if isinstance(body, Mapping):
-        return str(body.get("message", body))
-    return str(body)
-

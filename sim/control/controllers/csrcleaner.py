@@ -25,8 +25,7 @@ from datetime import datetime
 from typing import Any, Mapping
 
 from sim.control.controllers.base import Reconcile, controller_request
-from sim.control.controllers.bootstrapsigner import status_message
-from sim.control.controllers.csrapproving import CSR_PATH
+from sim.control.controllers.common import CSR_PATH, status_message
 from sim.control.store import Store, WatchEvent
 from sim.protocol import x509verify
 from sim.protocol.constants import (

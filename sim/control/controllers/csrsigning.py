@@ -23,8 +23,9 @@ from cryptography import x509
 from cryptography.x509.oid import NameOID
 
 from sim.control.controllers.base import Reconcile, Requeue, controller_request
-from sim.control.controllers.bootstrapsigner import status_message
-from sim.control.controllers.csrapproving import CSR_PATH, FailureBackoff, approval_state, has_true_condition
+from sim.control.controllers.common import (
+    CSR_PATH, CertificateController, approval_state, has_true_condition, status_message, with_condition,
+)
 from sim.control.profile import CURRENT, Profile
 from sim.control.store import Store, WatchEvent, clone
 from sim.protocol import csr as csrlib
@@ -34,8 +35,8 @@ from sim.protocol.constants import (
     KUBELET_SERVING_SIGNER, LEGACY_UNKNOWN_SIGNER, NODE_USER_PREFIX, NODES_GROUP, SIGNER_VALIDATION_FAILURE_REASON,
     SIGNING_DURATION_DEFAULT, USAGE_CLIENT_AUTH, USAGE_DIGITAL_SIGNATURE, USAGE_KEY_ENCIPHERMENT, USAGE_SERVER_AUTH,
 )
-from sim.protocol.errors import CryptoError, SigningError, go_quote
-from sim.protocol.objects import b64, format_time, name_of
+from sim.protocol.errors import SigningError, go_quote
+from sim.protocol.objects import b64, name_of
 from sim.protocol.rng import Rng
 
 __all__ = ["CONTROLLER_NAMES", "CsrSigner", "kube_apiserver_client_error", "kubelet_serving_error"]
@@ -123,7 +124,7 @@ _VALIDATORS: dict[str, Validator] = {
 }
 
 
-class CsrSigner:
+class CsrSigner(CertificateController):
     """Issue certificates for approved CSRs of one signer name (five workers)."""
 
     workers: int = CSR_SIGNING_WORKERS
@@ -140,17 +141,14 @@ class CsrSigner:
     ) -> None:
         if signer_name not in _VALIDATORS:
             raise ValueError(f"unrecognized signerName: {go_quote(signer_name)}")
+        super().__init__(store)
         self.name: str = CONTROLLER_NAMES[signer_name]
         self.signer_name = signer_name
-        self._store = store
         self._ca = ca
         self._rng = rng
         self._profile = profile
         self._duration = duration
         self._validate = _VALIDATORS[signer_name]
-        self.backoff = FailureBackoff()
-        self.last_error: str | None = None
-        """The last error ``handle`` returned, as the controller would log it."""
 
     @property
     def started(self) -> bool:
@@ -171,29 +169,22 @@ class CsrSigner:
 
     def reconcile(self, key: str, now: datetime) -> Reconcile:
         """Run the signer's ``handle`` for one CSR; errors requeue the key with backoff."""
-        obj = self._store.peek(CSR_RESOURCE, "", key)
-        if self._ca is None or obj is None or (obj.get("status") or {}).get("certificate"):
-            self.backoff.forget(key)
+        obj = self._unissued(key)
+        if self._ca is None or obj is None:
             return None
         approved, denied = approval_state(obj)
         spec: Mapping[str, Any] = obj.get("spec") or {}
         if not approved or denied or has_true_condition(obj, "Failed") or spec.get("signerName") != self.signer_name:
             self.backoff.forget(key)
             return None
-        try:
-            parsed = csrlib.parse_request(obj)
-        except CryptoError as err:
-            return self._fail(key, str(err))
+        parsed = self._parse(key, obj)
+        if isinstance(parsed, Requeue):
+            return parsed
         usages = list(spec.get("usages") or [])
         problem = self._validate(parsed, usages, self._profile.strict_kubelet_client_usages)
-        updated = clone(obj)
-        status = updated.setdefault("status", {})
         if problem is not None:
-            status.setdefault("conditions", []).append({
-                "type": "Failed", "status": "True", "reason": SIGNER_VALIDATION_FAILURE_REASON,
-                "message": problem, "lastUpdateTime": format_time(now), "lastTransitionTime": format_time(now),
-            })
-            response = yield controller_request("PUT", f"{CSR_PATH}/{key}/status", updated)
+            failed = with_condition(obj, "Failed", SIGNER_VALIDATION_FAILURE_REASON, problem, now)
+            response = yield controller_request("PUT", f"{CSR_PATH}/{key}/status", failed)
             if not response.ok:
                 return self._fail(key, f"error adding failure condition for csr: {status_message(response.body)}")
             self._done(key)
@@ -205,19 +196,10 @@ class CsrSigner:
             )
         except SigningError as err:
             return self._fail(key, f"error auto signing csr: {err}")
-        status["certificate"] = b64(pki.cert_pem(cert))
+        updated = clone(obj)
+        updated.setdefault("status", {})["certificate"] = b64(pki.cert_pem(cert))
         response = yield controller_request("PUT", f"{CSR_PATH}/{key}/status", updated)
         if not response.ok:
             return self._fail(key, f"error updating signature for csr: {status_message(response.body)}")
         self._done(key)
         return None
-
-    def _done(self, key: str) -> None:
-        """Forget the key's failures after a successful sync."""
-        self.backoff.forget(key)
-        self.last_error = None
-
-    def _fail(self, key: str, message: str) -> Requeue:
-        """Record an error and requeue the key rate-limited."""
-        self.last_error = message
-        return self.backoff.failed(key)

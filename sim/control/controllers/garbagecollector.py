@@ -19,7 +19,7 @@ from datetime import datetime
 from typing import Any, Mapping
 
 from sim.control.controllers.base import Reconcile, controller_request
-from sim.control.controllers.bootstrapsigner import status_message
+from sim.control.controllers.common import status_message
 from sim.control.store import Store, WatchEvent
 from sim.protocol.objects import name_of, namespace_of
 

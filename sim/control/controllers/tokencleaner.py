@@ -16,7 +16,7 @@ from datetime import datetime
 from typing import Any, Mapping
 
 from sim.control.controllers.base import Reconcile, Requeue, controller_request
-from sim.control.controllers.bootstrapsigner import is_token_secret, status_message
+from sim.control.controllers.common import is_token_secret, status_message
 from sim.control.store import Store, WatchEvent
 from sim.protocol import tokens
 from sim.protocol.constants import KUBE_SYSTEM_NAMESPACE, TOKEN_CLEANER_WORKERS

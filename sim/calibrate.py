@@ -46,6 +46,7 @@ def measure(repeat: int = 200) -> dict[str, Any]:
     signature = jws.compute_detached_signature(content, "abcdef", "0123456789abcdef")
     costs = {
         "keygen_ecdsa_p256": _median_us(lambda: keys.generate_private_key("ecdsa"), repeat),
+        "keygen_rsa2048": _median_us(lambda: keys.generate_private_key("rsa"), max(5, repeat // 20)),
         "csr_build": _median_us(lambda: pki.kubelet_client_csr(key, "node-1"), repeat),
         "csr_verify": _median_us(lambda: pki.verify_csr_signature(pki.parse_csr_pem(csr_pem)), repeat),
         "sign_rsa2048_ca": _median_us(

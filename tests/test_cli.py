@@ -17,7 +17,7 @@ from sim.cli import build_parser, main
 from sim.protocol.tokens import is_valid_bootstrap_token
 
 TOKEN_RE = re.compile(r"^[a-z0-9]{6}\.[a-z0-9]{16}$")
-COST_KEYS = {"keygen_ecdsa_p256", "csr_build", "csr_verify", "sign_rsa2048_ca", "sign_ecdsa_ca", "jws_sign",
+COST_KEYS = {"keygen_ecdsa_p256", "keygen_rsa2048", "csr_build", "csr_verify", "sign_rsa2048_ca", "sign_ecdsa_ca", "jws_sign",
              "jws_verify", "pin"}
 
 

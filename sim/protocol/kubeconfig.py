@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import re
 from dataclasses import dataclass, field
 from typing import Any, Mapping
@@ -272,10 +273,20 @@ def _entries(doc: Mapping[str, Any], key: str, inner: str, named: str, inner_typ
     return out
 
 
+@functools.lru_cache(maxsize=256)
+def _parse_yaml(text: str | bytes) -> Any:
+    """Parse YAML once per distinct text: every node of a cluster loads the same few kubeconfigs.
+
+    ``load`` only reads the document, so sharing the cached value is safe;
+    errors are not cached and are raised again on every call.
+    """
+    return yaml.safe_load(text)
+
+
 def load(text: str | bytes) -> Kubeconfig:
     """Parse a kubeconfig as ``clientcmd.Load`` does; empty input gives an empty config."""
     try:
-        doc = yaml.safe_load(text)
+        doc = _parse_yaml(text)
     except yaml.MarkedYAMLError as exc:
         line = exc.problem_mark.line + 1 if exc.problem_mark else 0
         problem = _GO_YAML_PROBLEMS.get(str(exc.problem), str(exc.problem))

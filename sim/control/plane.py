@@ -89,15 +89,37 @@ class ControlPlane:
         (ips if _is_ip(host) else dns).append(host)
         serving = pki.create_serving_cert(secrets.ca, common_name="kube-apiserver", dns_names=dns, ip_addresses=ips,
                                           now=now, rng=rng, key_type=ca_key_type)
+        plane = cls.restore(store=store, secrets=secrets, serving=serving, rng=rng, anonymous_auth=anonymous_auth,
+                            token_cache_ttl=token_cache_ttl, name=name)
+        return plane, made_token, lines
+
+    @classmethod
+    def restore(
+        cls,
+        *,
+        store: Store,
+        secrets: ClusterSecrets,
+        serving: pki.CertKey,
+        rng: Rng,
+        anonymous_auth: bool = True,
+        token_cache_ttl: float = C.TOKEN_SUCCESS_CACHE_TTL,
+        name: str = "control-plane",
+    ) -> ControlPlane:
+        """Assemble a plane around an existing store and key material, without running ``kubeadm init``.
+
+        ``bootstrap`` ends here; a driver that persists its state (``joinsim
+        serve`` after a restart) calls it with the restored store and secrets.
+        The endpoint and profile come from ``secrets``.
+        """
+        profile = secrets.profile
         api = ApiServer(store, profile=profile, anonymous_auth=anonymous_auth, token_cache_ttl=token_cache_ttl)
         controllers: list[Controller] = [
             BootstrapSigner(store), TokenCleaner(store), CsrApprover(store, profile),
             *(CsrSigner(store, signer, secrets.ca, rng, profile) for signer in SIGNERS),
             CsrCleaner(store), GarbageCollector(store),
         ]
-        plane = cls(name=name, endpoint=endpoint, profile=profile, store=store, api=api, secrets=secrets,
-                    serving=serving, controllers=controllers, rng=rng)
-        return plane, made_token, lines
+        return cls(name=name, endpoint=secrets.endpoint, profile=profile, store=store, api=api, secrets=secrets,
+                   serving=serving, controllers=controllers, rng=rng)
 
     def handle(self, request: Request, now: datetime) -> Response:
         """Serve one request as kube-apiserver."""

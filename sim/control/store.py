@@ -12,7 +12,7 @@ from __future__ import annotations
 import builtins
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Iterator
+from typing import Any, Iterable, Iterator
 
 from sim.control import status
 from sim.control.resources import RESOURCES, ResourceInfo
@@ -56,6 +56,22 @@ class Store:
         self._objects: dict[tuple[str, str, str], Obj] = {}
         self._revision = 0
         self._events: builtins.list[WatchEvent] = []
+
+    @classmethod
+    def restore(cls, rng: Rng, objects: Iterable[tuple[str, Obj]], revision: int) -> Store:
+        """Rebuild a store from persisted ``(resource, object)`` pairs and its resourceVersion counter.
+
+        Drivers that persist state (``joinsim serve``) use it after a restart;
+        the objects keep their uid, resourceVersion and timestamps, the counter
+        continues from ``revision``, and the event history starts empty.
+        """
+        store = cls(rng)
+        for resource, obj in objects:
+            md = obj.get("metadata") or {}
+            namespace = md.get("namespace", "") if RESOURCES[resource].namespaced else ""
+            store._objects[(resource, namespace, md.get("name", ""))] = clone_obj(obj)
+        store._revision = revision
+        return store
 
     @property
     def revision(self) -> int:

@@ -1,0 +1,78 @@
+"""Serve a small aiohttp application over TLS on 127.0.0.1:0 in a thread, for the transport's tests.
+
+The join client's end-to-end tests use the real ``joinsim serve`` server
+(``sim.emulate.server_thread``); these helpers test the transport against
+servers that misbehave on purpose (wrong names, slow answers, scripted watches).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+import ssl
+import tempfile
+import threading
+from typing import Any
+
+from aiohttp import web
+
+
+class ThreadedApp:
+    """Serve an aiohttp application over TLS on 127.0.0.1:0 in a thread (transport tests)."""
+
+    def __init__(self, app: web.Application, context: ssl.SSLContext | None) -> None:
+        self.app, self.context = app, context
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.port = self.sock.getsockname()[1]
+        self.endpoint = f"127.0.0.1:{self.port}"
+        self.loop = asyncio.new_event_loop()
+        self._ready = threading.Event()
+        self._stop: asyncio.Event | None = None
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def __enter__(self) -> ThreadedApp:
+        self._thread.start()
+        if not self._ready.wait(10):
+            raise RuntimeError("test server did not start")
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        if self._stop is not None:
+            self.loop.call_soon_threadsafe(self._stop.set)
+        self._thread.join(10)
+
+    def _run(self) -> None:
+        asyncio.set_event_loop(self.loop)
+        self.loop.run_until_complete(self._serve())
+        pending = [task for task in asyncio.all_tasks(self.loop) if not task.done()]
+        for task in pending:
+            task.cancel()
+        self.loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
+        self.loop.close()
+
+    async def _serve(self) -> None:
+        self._stop = asyncio.Event()
+        runner = web.AppRunner(self.app, handle_signals=False, shutdown_timeout=0.2)
+        await runner.setup()
+        await web.SockSite(runner, self.sock, ssl_context=self.context).start()
+        self._ready.set()
+        await self._stop.wait()
+        await runner.cleanup()
+
+
+def server_context(cert_pem: bytes, key_pem: bytes, client_ca_pem: bytes | None = None) -> ssl.SSLContext:
+    """Return a server TLS context for a certificate, optionally asking for client certificates."""
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    with tempfile.TemporaryDirectory() as directory:
+        cert, key = os.path.join(directory, "tls.crt"), os.path.join(directory, "tls.key")
+        with open(cert, "wb") as handle:
+            handle.write(cert_pem)
+        with open(key, "wb") as handle:
+            handle.write(key_pem)
+        context.load_cert_chain(cert, key)
+    if client_ca_pem is not None:
+        context.load_verify_locations(cadata=client_ca_pem.decode())
+        context.verify_mode = ssl.CERT_OPTIONAL
+    return context

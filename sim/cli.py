@@ -1,12 +1,25 @@
-"""Parse ``joinsim`` command lines and dispatch to the subcommands."""
+"""Parse ``joinsim`` command lines and dispatch to the subcommands.
+
+How this works: ``demo`` and ``calibrate`` are described here; every other
+subcommand lives in a module of its own that offers ``add_parsers(subparsers)``
+and ``run(args) -> int``. Each module is listed once in ``COMMAND_MODULES``;
+the subcommands it adds are routed back to its ``run``. Modules are imported
+when the parser is built, so ``joinsim --help`` lists everything.
+"""
 
 from __future__ import annotations
 
 import argparse
+import importlib
 import sys
 from typing import Sequence
 
 from sim import __version__
+
+COMMAND_MODULES = (
+    "sim.emulate.serve_cli",  # serve
+    "sim.emulate.join_cli",   # join, reset, token
+)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -34,9 +47,12 @@ def build_parser() -> argparse.ArgumentParser:
     calibrate.add_argument("--out", help="also write the table to this file (atomically)")
     calibrate.add_argument("--repeat", type=_positive, default=200, help="repetitions per operation (default 200)")
 
-    token = sub.add_parser("token", help="bootstrap token utilities")
-    token_sub = token.add_subparsers(dest="token_command", metavar="SUBCOMMAND")
-    token_sub.add_parser("generate", help="print a random bootstrap token, as 'kubeadm token generate'")
+    for module_name in COMMAND_MODULES:
+        module = importlib.import_module(module_name)
+        before = set(sub.choices)
+        module.add_parsers(sub)
+        for name in set(sub.choices) - before:
+            sub.choices[name].set_defaults(run_command=module.run)
     return parser
 
 
@@ -51,12 +67,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "calibrate":
         from sim.calibrate import main as calibrate_main
         return calibrate_main(args.out, args.repeat)
-    if args.command == "token" and args.token_command == "generate":
-        import random
-
-        from sim.protocol.tokens import generate_bootstrap_token
-        print(generate_bootstrap_token(random.SystemRandom()))
-        return 0
+    run_command = getattr(args, "run_command", None)
+    if run_command is not None:
+        return int(run_command(args))
     parser.print_help(sys.stderr)
     return 2
 

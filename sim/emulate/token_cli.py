@@ -44,7 +44,7 @@ def add_parser(subparsers: Any) -> None:
     token = subparsers.add_parser("token", help="manage bootstrap tokens on a cluster, as 'kubeadm token'",
                                   description="Create, list and delete bootstrap tokens over HTTPS with "
                                               "admin.conf's identity; generate prints a random token.")
-    sub = token.add_subparsers(dest="token_command", metavar="SUBCOMMAND")
+    sub = token.add_subparsers(dest="token_command", metavar="SUBCOMMAND", required=True)
 
     def with_kubeconfig(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
         parser.add_argument("--kubeconfig", default=DEFAULT_KUBECONFIG,

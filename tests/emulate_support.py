@@ -76,3 +76,25 @@ def server_context(cert_pem: bytes, key_pem: bytes, client_ca_pem: bytes | None 
         context.load_verify_locations(cadata=client_ca_pem.decode())
         context.verify_mode = ssl.CERT_OPTIONAL
     return context
+
+
+class ServiceThread:
+    """Run an object with ``async start()`` and ``async stop()`` (a proxy) on its own loop in a thread."""
+
+    def __init__(self, service: Any) -> None:
+        self.service = service
+        self.loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self.loop.run_forever, daemon=True)
+
+    def __enter__(self) -> Any:
+        self._thread.start()
+        asyncio.run_coroutine_threadsafe(self.service.start(), self.loop).result(30)
+        return self.service
+
+    def __exit__(self, *exc: Any) -> None:
+        try:
+            asyncio.run_coroutine_threadsafe(self.service.stop(), self.loop).result(10)
+        finally:
+            self.loop.call_soon_threadsafe(self.loop.stop)
+            self._thread.join(10)
+            self.loop.close()

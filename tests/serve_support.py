@@ -36,11 +36,11 @@ def options(directory: Path | str, **overrides: Any) -> ServeOptions:
 class HttpsClient:
     """Talk to one server over HTTPS: anonymously, with a bearer token, or with admin.conf's client certificate."""
 
-    def __init__(self, endpoint: str, ca_file: str, admin_conf: str) -> None:
+    def __init__(self, endpoint: str, ca_file: str, admin_conf: str | None) -> None:
         self.endpoint, self.ca_file = endpoint, ca_file
         self._dir = tempfile.mkdtemp(prefix="joinsim-test-tls-")
         self.anonymous = self._context()
-        self.admin = self._context(admin_conf)
+        self.admin = self._context(admin_conf) if admin_conf else self.anonymous
 
     @property
     def host_port(self) -> tuple[str, int]:

@@ -11,12 +11,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import signal
 import sys
 from typing import Any, TextIO
 
 from sim.control.kubeadm_token import join_command
-from sim.emulate.cliutil import fail
+from sim.emulate.cliutil import fail, wait_for_stop_signal
 from sim.emulate.goduration import parse_duration
 from sim.emulate.server import EmulatedServer, ServeOptions
 from sim.emulate.state import StateLocked
@@ -93,15 +92,9 @@ async def serve(options: ServeOptions, stdout: TextIO | None = None, stderr: Tex
     print(f"[serve] Serving {server.url} (state in {server.pki.root}); admin kubeconfig: {server.admin_conf}",
           file=err, flush=True)
     print(join_command(server.plane.secrets, server.token), file=out, flush=True)
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(signum, stop.set)
     try:
-        await stop.wait()
+        await wait_for_stop_signal()
     finally:
-        for signum in (signal.SIGINT, signal.SIGTERM):
-            loop.remove_signal_handler(signum)
         await server.stop()
     print("[serve] Stopped", file=err, flush=True)
     return 0

@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
 import random
 import socket
 import ssl
@@ -43,6 +42,7 @@ from sim.control.api import is_watch_request
 from sim.control.manager import ControllerManager, Timer
 from sim.control.plane import ControlPlane
 from sim.emulate import wire
+from sim.emulate.listen import advertised_host, listen_socket
 from sim.emulate.startup import init_or_restore
 from sim.emulate.pkidir import PkiDir
 from sim.emulate.state import DEFAULT_COMPACT_BYTES, StateDir
@@ -126,9 +126,9 @@ class EmulatedServer:
         self._hub = WatchHub()
         self.state.lock()
         try:
-            self._sock = _listen(self.options.bind, self.options.port, self.options.backlog)
+            self._sock = listen_socket(self.options.bind, self.options.port, self.options.backlog)
             port = self._sock.getsockname()[1]
-            self.endpoint = f"{_advertised_host(self.options.bind)}:{port}"
+            self.endpoint = f"{advertised_host(self.options.bind)}:{port}"
             rng = random.Random(self.options.seed) if self.options.seed is not None else random.SystemRandom()
             result = init_or_restore(self.options, self.pki, self.state, self.endpoint, utcnow(), rng)
             self.plane, self.token = result.plane, result.token
@@ -288,27 +288,3 @@ async def running_server(options: ServeOptions) -> AsyncIterator[EmulatedServer]
     finally:
         await server.stop()
 
-
-def _advertised_host(bind: str) -> str:
-    """Return the host clients should dial: the bind address, or loopback for a wildcard bind."""
-    if bind in ("", "0.0.0.0"):
-        return "127.0.0.1"
-    if bind == "::":
-        return "[::1]"
-    return f"[{bind}]" if ":" in bind else bind
-
-
-def _listen(bind: str, port: int, backlog: int) -> socket.socket:
-    """Open the listening socket (SO_REUSEADDR, as Go's net.Listen), so the actual port is known before init."""
-    family = socket.AF_INET6 if ":" in bind else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
-    try:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind((bind or "0.0.0.0", port))
-        sock.listen(backlog)
-        sock.setblocking(False)
-    except OSError as err:
-        sock.close()
-        host = f"[{bind}]" if ":" in bind else bind
-        raise OSError(err.errno, f"listen tcp {host}:{port}: bind: {os.strerror(err.errno or 0).lower()}") from None
-    return sock

@@ -1,0 +1,57 @@
+"""Open listening sockets the way Go's ``net.Listen`` does, for ``joinsim serve`` and ``joinsim mitm``.
+
+Why: both bind before they build their certificates, so the advertised
+endpoint carries the real port (``--port 0``), and a bind failure reads as Go's
+``listen tcp HOST:PORT: bind: address already in use``.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+
+__all__ = ["advertised_host", "listen_socket", "split_host_port"]
+
+
+def advertised_host(bind: str) -> str:
+    """Return the host clients should dial: the bind address, or loopback for a wildcard bind."""
+    if bind in ("", "0.0.0.0"):
+        return "127.0.0.1"
+    if bind == "::":
+        return "[::1]"
+    return f"[{bind}]" if ":" in bind else bind
+
+
+def listen_socket(bind: str, port: int, backlog: int) -> socket.socket:
+    """Open the listening socket (SO_REUSEADDR, as Go's net.Listen), so the actual port is known early."""
+    family = socket.AF_INET6 if ":" in bind else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((bind or "0.0.0.0", port))
+        sock.listen(backlog)
+        sock.setblocking(False)
+    except OSError as err:
+        sock.close()
+        host = f"[{bind}]" if ":" in bind else bind
+        raise OSError(err.errno, f"listen tcp {host}:{port}: bind: {os.strerror(err.errno or 0).lower()}") from None
+    return sock
+
+
+def split_host_port(text: str) -> tuple[str, int]:
+    """Split ``host:port`` (``[v6]:port`` too) as Go's ``net.SplitHostPort`` does; raise ValueError otherwise.
+
+    The error texts are Go's (net/ipsock.go): ``address <a>: missing port in address`` and friends.
+    """
+    host, sep, port = text.rpartition(":")
+    if not sep:
+        raise ValueError(f"address {text}: missing port in address")
+    if host.startswith("["):
+        if not host.endswith("]"):
+            raise ValueError(f"address {text}: missing ']' in address")
+        host = host[1:-1]
+    elif ":" in host:
+        raise ValueError(f"address {text}: too many colons in address")
+    if not port.isdigit() or int(port) > 65535:
+        raise ValueError(f"address {text}: invalid port")
+    return host, int(port)

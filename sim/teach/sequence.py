@@ -104,7 +104,8 @@ def draw_sequence(events: Sequence[Event], *, title: str = "", lanes: Sequence[s
                         arrowprops={"arrowstyle": "-|>", "color": colour, "linewidth": 1.2,
                                     "linestyle": "--" if event.status is None and not event.error else "-"})
             ax.text((sender + server) / 2, row - 0.08, call_label(event), ha="center", va="bottom", fontsize=7,
-                    color=colour, linespacing=1.1)
+                    color=colour, linespacing=1.1,
+                    bbox={"boxstyle": "square,pad=0.1", "facecolor": "white", "edgecolor": "none", "alpha": 0.85})
         else:
             ax.text(sender + 0.06, row, event.text, ha="left", va="center", fontsize=7, color="#4e342e",
                     bbox={"boxstyle": "square,pad=0.2", "facecolor": _NOTE, "edgecolor": "#ffe082"})

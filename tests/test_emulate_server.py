@@ -19,10 +19,12 @@ from typing import Any, Iterator
 import aiohttp
 import pytest
 from cryptography import x509
+from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import NameOID
 
 from sim.emulate import join_cli, serve_cli
 from sim.emulate.server import EmulatedServer, running_server
+from sim.emulate.server_thread import ServerThread
 from sim.emulate.state import StateLocked
 from sim.protocol import constants as C
 from sim.protocol import kubeconfig, pins, pki, tokens
@@ -387,3 +389,11 @@ def test_a_malformed_token_fails_like_kubeadm(tmp_path: Path) -> None:
     code = asyncio.run(serve_cli.serve(options(tmp_path, token="not-a-token"), stdout=io.StringIO(), stderr=err))
     assert code == 1
     assert err.getvalue().startswith('the bootstrap token "not-a-token" was not of the form')
+
+
+def test_the_default_rsa_cluster_starts_and_serves(tmp_path: Path) -> None:
+    """``joinsim serve`` without --ca-key or a seed: kubeadm's RSA keys drawn from the OS's randomness."""
+    with ServerThread(options(tmp_path, ca_key_type=None)) as server:
+        assert server.plane is not None
+        assert isinstance(server.plane.ca.cert.public_key(), rsa.RSAPublicKey)
+        assert server.ca_pin == pins.certificate_pin(server.plane.ca.cert)

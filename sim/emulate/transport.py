@@ -46,8 +46,8 @@ class TlsSetupError(ValueError):
 
 def ssl_context(tls: TlsConfig) -> ssl.SSLContext:
     """Build the client TLS context a ``TlsConfig`` describes (see the module docstring)."""
-    context = ssl.create_default_context()
     if tls.insecure:
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
         context.check_hostname = False
         context.verify_mode = ssl.CERT_NONE
     elif tls.ca_pem is not None:
@@ -56,6 +56,8 @@ def ssl_context(tls: TlsConfig) -> ssl.SSLContext:
             context.load_verify_locations(cadata=tls.ca_pem.decode("ascii", errors="replace"))
         except (ssl.SSLError, ValueError):
             raise TlsSetupError("unable to load root certificates: unable to parse bytes as PEM block") from None
+    else:  # only now is the host's trust store read (it costs tens of milliseconds)
+        context = ssl.create_default_context()
     context.minimum_version = ssl.TLSVersion.TLSv1_2
     if tls.client_cert_pem and tls.client_key_pem:
         try:

@@ -9,6 +9,8 @@ client-side error ``tls: failed to verify certificate: x509: ...``. A client
 certificate is checked by the server against the cluster CA: a certificate
 it does not trust fails the request with 401 (the x509 authenticator is
 wrapped in ``union.NewFailOnError``), a trusted one authenticates as CN / O.
+A modeled client certificate (the ``modeled`` crypto mode) is checked with
+the CA key the control plane holds (``sim.protocol.modeled``) instead.
 Upstream: go/src/crypto/tls/handshake_client.go (verifyServerCertificate),
 staging/src/k8s.io/apiserver/pkg/authentication/request/x509/x509.go.
 """
@@ -22,7 +24,7 @@ from cryptography import x509
 
 from sim.control import status
 from sim.control.plane import ControlPlane, subject_of
-from sim.protocol import x509verify
+from sim.protocol import modeled, x509verify
 from sim.protocol.commands import TlsConfig, TransportFailure
 from sim.protocol.http import ClientSubject, Response
 
@@ -64,6 +66,8 @@ def client_identity(plane: ControlPlane, tls: TlsConfig, now: datetime) -> Clien
     """Check the client certificate (if any) against the cluster CA, as the server's x509 authenticator does."""
     if not tls.client_cert_pem:
         return ClientIdentity()
+    if modeled.is_modeled(tls.client_cert_pem):
+        return _modeled_identity(plane, tls.client_cert_pem, now)
     try:
         cert = x509.load_pem_x509_certificate(tls.client_cert_pem)
     except ValueError:
@@ -71,6 +75,17 @@ def client_identity(plane: ControlPlane, tls: TlsConfig, now: datetime) -> Clien
     if x509verify.verify_chain(cert, [plane.ca.cert], now) is not None:
         return ClientIdentity(rejected=True)
     return ClientIdentity(subject=subject_of(cert))
+
+
+def _modeled_identity(plane: ControlPlane, cert_pem: bytes, now: datetime) -> ClientIdentity:
+    """Check a modeled client certificate against the cluster CA (the model's stand-in for x509.Verify)."""
+    try:
+        cert = modeled.parse_certificate(cert_pem)
+    except ValueError:
+        return ClientIdentity(rejected=True)
+    if modeled.verify_certificate(cert, plane.ca.cert, plane.ca.key, now) is not None:
+        return ClientIdentity(rejected=True)
+    return ClientIdentity(subject=ClientSubject(common_name=cert.common_name, organizations=cert.organizations))
 
 
 def unauthorized(server: str) -> Response:

@@ -48,11 +48,6 @@ def test_invalid_configurations_are_refused(changes: dict[str, object], message:
         EngineConfig(**changes)  # type: ignore[arg-type]
 
 
-def test_modeled_crypto_is_not_available_yet() -> None:
-    with pytest.raises(ValueError, match="modeled"):
-        simulate(config(1, crypto="modeled"))
-
-
 def test_happy_path_reports_every_node_as_plain_data() -> None:
     seen: list[tuple[int, int]] = []
     result = simulate(config(20, arrival=UniformArrivals(window=10.0)), progress=lambda done, total: seen.append(

@@ -28,6 +28,7 @@ from sim.control.authn import UserInfo
 from sim.control.authz import Attributes, node_identity
 from sim.protocol import pki
 from sim.protocol.constants import CERTIFICATES_GROUP, CSR_RESOURCE, KUBE_APISERVER_CLIENT_SIGNER, MASTERS_GROUP
+from sim.protocol.csr import subject_values
 from sim.protocol.errors import CryptoError
 
 __all__ = ["Authorize", "admit"]
@@ -51,7 +52,7 @@ def _organizations(obj: Mapping[str, Any]) -> list[str] | str:
         csr = pki.parse_csr_pem(raw)
     except (binascii.Error, ValueError, CryptoError) as err:
         return str(err)
-    return [str(a.value) for a in csr.subject.get_attributes_for_oid(NameOID.ORGANIZATION_NAME)]
+    return subject_values(csr, NameOID.ORGANIZATION_NAME)
 
 
 def admit(*, operation: str, resource: str, subresource: str, name: str, user: UserInfo,

@@ -4,7 +4,9 @@ How this works: one function checks an object against options that depend on
 how it is written (create, main-resource update, ``/approval``, ``/status``)
 and on what the stored object already tolerates (a legacy signer, both
 Approved and Denied...). The request must be a signed PEM ``CERTIFICATE
-REQUEST``; its error shows the raw bytes as Go prints a ``[]byte``.
+REQUEST``; its error shows the raw bytes as Go prints a ``[]byte``. In the
+``modeled`` crypto mode the request and certificate are symbolic records
+(``sim.protocol.modeled``), checked for the same properties.
 Upstream: pkg/apis/certificates/validation/validation.go,
 pkg/apis/core/validation/validation.go (ValidateSignerName),
 pkg/apis/certificates/helpers.go (ParseCSR).
@@ -22,7 +24,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from sim.control import validation as v
-from sim.protocol import pki
+from sim.protocol import modeled, pki
 from sim.protocol.constants import LEGACY_UNKNOWN_SIGNER
 from sim.protocol.errors import CryptoError
 
@@ -102,7 +104,8 @@ def request_error(request_b64: str) -> str | None:
     try:
         parsed = pki.parse_csr_pem(raw)
         if not pki.verify_csr_signature(parsed):
-            ecdsa = isinstance(parsed.public_key(), ec.EllipticCurvePublicKey)
+            ecdsa = isinstance(parsed, modeled.ModeledRequest) or isinstance(parsed.public_key(),
+                                                                             ec.EllipticCurvePublicKey)
             error = "x509: ECDSA verification failure" if ecdsa else "crypto/rsa: verification error"
     except CryptoError as err:
         error = str(err)
@@ -131,11 +134,17 @@ def certificate_error(cert_b64: str) -> str | None:
     blocks = 0
     for match in _PEM_BLOCK.finditer(data):
         kind, body = match.group(1).decode("latin-1"), match.group(2)
-        if kind != "CERTIFICATE":
+        if kind not in ("CERTIFICATE", modeled.CERTIFICATE):
             return f'only CERTIFICATE PEM blocks are allowed, found "{kind}"'
         if b":" in body.split(b"\n", 1)[0]:
             return "no PEM block headers are permitted"
         blocks += 1
+        if kind == modeled.CERTIFICATE:
+            try:
+                modeled.parse_certificate(match.group(0))
+            except ValueError:
+                return "x509: malformed certificate"
+            continue
         try:
             x509.load_der_x509_certificate(base64.b64decode(b"".join(body.split())))
         except (binascii.Error, ValueError):

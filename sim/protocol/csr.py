@@ -30,7 +30,8 @@ from .constants import (
     USAGE_KEY_ENCIPHERMENT,
 )
 from .errors import CryptoError, go_quote
-from .pki import parse_csr_pem
+from .modeled import ModeledRequest
+from .pki import Csr, parse_csr_pem
 from .x509verify import request_sans
 
 # pkg/apis/certificates/helpers.go kubeletClientRequiredUsages / kubeletClientRequiredUsagesNoRSA
@@ -47,14 +48,22 @@ USAGES_DID_NOT_MATCH = f"usages did not match [{' '.join(sorted(KUBELET_CLIENT_R
 CSR_API_VERSION = f"{CERTIFICATES_GROUP}/v1"
 
 
-def subject_fields(parsed: x509.CertificateSigningRequest) -> tuple[str, tuple[str, ...]]:
+def subject_values(parsed: Csr, oid: x509.ObjectIdentifier) -> list[str]:
+    """Return the subject's values of one attribute, in order (a modeled request has one CN and its O)."""
+    if isinstance(parsed, ModeledRequest):
+        if oid == NameOID.COMMON_NAME:
+            return [parsed.common_name] if parsed.common_name else []
+        return list(parsed.organizations) if oid == NameOID.ORGANIZATION_NAME else []
+    return [str(a.value) for a in parsed.subject.get_attributes_for_oid(oid)]
+
+
+def subject_fields(parsed: Csr) -> tuple[str, tuple[str, ...]]:
     """Return (CommonName, Organization) as Go's pkix.Name fills them: last CN wins, every O in order."""
-    cns = parsed.subject.get_attributes_for_oid(NameOID.COMMON_NAME)
-    orgs = parsed.subject.get_attributes_for_oid(NameOID.ORGANIZATION_NAME)
-    return (str(cns[-1].value) if cns else ""), tuple(str(o.value) for o in orgs)
+    cns = subject_values(parsed, NameOID.COMMON_NAME)
+    return (cns[-1] if cns else ""), tuple(subject_values(parsed, NameOID.ORGANIZATION_NAME))
 
 
-def kubelet_client_csr_error(parsed: x509.CertificateSigningRequest, usages: Sequence[str], *,
+def kubelet_client_csr_error(parsed: Csr, usages: Sequence[str], *,
                              strict_usages: bool = False) -> str | None:
     """Return ValidateKubeletClientCSR's first failure message, or None for a kubelet client CSR."""
     common_name, organizations = subject_fields(parsed)
@@ -96,7 +105,7 @@ class CsrFacts:
         return bool(self.dns_names or self.emails or self.ip_addresses or self.uris)
 
 
-def csr_facts(csr_object: Mapping[str, Any], parsed: x509.CertificateSigningRequest, *,
+def csr_facts(csr_object: Mapping[str, Any], parsed: Csr, *,
               strict_usages: bool) -> CsrFacts:
     """Gather the facts the recognizers need from a CSR object and its parsed request."""
     spec = csr_object.get("spec") or {}
@@ -136,7 +145,7 @@ RECOGNIZERS: tuple[Recognizer, ...] = (
 )
 
 
-def recognize(csr_object: Mapping[str, Any], parsed: x509.CertificateSigningRequest, *,
+def recognize(csr_object: Mapping[str, Any], parsed: Csr, *,
               strict_usages: bool = False) -> list[Recognizer]:
     """Return the recognizers that match, in the approver's order (each then needs its SAR)."""
     facts = csr_facts(csr_object, parsed, strict_usages=strict_usages)
@@ -151,7 +160,7 @@ def csr_request_pem(obj: Mapping[str, Any]) -> bytes:
         return b""
 
 
-def parse_request(obj: Mapping[str, Any]) -> x509.CertificateSigningRequest:
+def parse_request(obj: Mapping[str, Any]) -> Csr:
     """Parse ``spec.request`` with the approver's and signer's wrapping of the error."""
     name = str((obj.get("metadata") or {}).get("name", ""))
     try:

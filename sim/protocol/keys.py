@@ -6,6 +6,12 @@ of the seed (the ECDSA scalar is drawn from it, RSA primes are searched from it)
 so a simulated run repeats byte for byte; without one, the OS supplies the
 randomness. Keys are written as client-go keyutil writes them (PKCS#1 / SEC 1).
 
+The prime search is pure Python and costs about a quarter of a second per
+RSA key, so seeded RSA keys are memoized by the generator's state: the same
+state gives the same key and leaves the generator in the same state, whether
+the search runs or is remembered (``kubeadm init`` makes six such keys, and
+a process often runs the same seed several times).
+
 Upstream: cmd/kubeadm/app/util/pkiutil/pki_helpers.go (GeneratePrivateKey,
 rsaKeySize), client-go util/keyutil/key.go (MarshalPrivateKeyToPEM,
 ParsePrivateKeyPEM).
@@ -14,6 +20,8 @@ ParsePrivateKeyPEM).
 from __future__ import annotations
 
 import math
+from collections import OrderedDict
+from typing import Any, Final
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
@@ -27,6 +35,9 @@ RSA_KEY_SIZE = 2048
 _P256_ORDER = 0xFFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551
 
 PrivateKey = rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey
+
+_RSA_MEMO: OrderedDict[tuple[Any, int, int], tuple[rsa.RSAPrivateKey, Any]] = OrderedDict()
+_RSA_MEMO_SIZE: Final = 64
 
 
 def _small_primorial(limit: int = 2000) -> int:
@@ -67,6 +78,25 @@ def _rng_prime(rng: Rng, bits: int, e: int) -> int:
 
 
 def _rng_rsa_key(rng: Rng, bits: int = RSA_KEY_SIZE, e: int = 65537) -> rsa.RSAPrivateKey:
+    """Return the key the prime search finds from this generator state, remembered per state (module docstring)."""
+    getstate, setstate = getattr(rng, "getstate", None), getattr(rng, "setstate", None)
+    if getstate is None or setstate is None:
+        return _search_rsa_key(rng, bits, e)
+    memo_key = (getstate(), bits, e)
+    known = _RSA_MEMO.get(memo_key)
+    if known is not None:
+        _RSA_MEMO.move_to_end(memo_key)
+        key, after = known
+        setstate(after)
+        return key
+    key = _search_rsa_key(rng, bits, e)
+    _RSA_MEMO[memo_key] = (key, getstate())
+    if len(_RSA_MEMO) > _RSA_MEMO_SIZE:
+        _RSA_MEMO.popitem(last=False)
+    return key
+
+
+def _search_rsa_key(rng: Rng, bits: int, e: int) -> rsa.RSAPrivateKey:
     p = _rng_prime(rng, bits // 2, e)
     q = _rng_prime(rng, bits // 2, e)
     while q == p:
@@ -74,7 +104,12 @@ def _rng_rsa_key(rng: Rng, bits: int = RSA_KEY_SIZE, e: int = 65537) -> rsa.RSAP
     d = pow(e, -1, math.lcm(p - 1, q - 1))
     numbers = rsa.RSAPrivateNumbers(p, q, d, rsa.rsa_crt_dmp1(d, p), rsa.rsa_crt_dmq1(d, q),
                                     rsa.rsa_crt_iqmp(p, q), rsa.RSAPublicNumbers(e, p * q))
-    return numbers.private_key()
+    return numbers.private_key(unsafe_skip_rsa_key_validation=True)  # p and q are ours: nothing to check
+
+
+def ecdsa_scalar(rng: Rng) -> int:
+    """Draw an ECDSA P-256 private scalar: the one draw a seeded ECDSA key takes from the generator."""
+    return rng.randrange(1, _P256_ORDER)
 
 
 def generate_private_key(key_type: str = "ecdsa", rng: Rng | None = None) -> PrivateKey:
@@ -82,7 +117,7 @@ def generate_private_key(key_type: str = "ecdsa", rng: Rng | None = None) -> Pri
     if key_type == "ecdsa":
         if rng is None:
             return ec.generate_private_key(ec.SECP256R1())
-        return ec.derive_private_key(rng.randrange(1, _P256_ORDER), ec.SECP256R1())
+        return ec.derive_private_key(ecdsa_scalar(rng), ec.SECP256R1())
     if key_type == "rsa":
         if rng is None:
             return rsa.generate_private_key(65537, RSA_KEY_SIZE)

@@ -24,7 +24,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
 from sim.protocol import constants as C
-from sim.protocol import kubeconfig
+from sim.protocol import kubeconfig, modeled
 from sim.protocol.commands import (
     Command, CreateCSR, GenerateKey, HttpRequest, Log, Mark, ReadClock, ReadFile, Sleep, TlsConfig,
     TransportFailure, WatchObject, WriteFile,
@@ -280,6 +280,8 @@ def _key_pem(key: Any) -> bytes:
     """Serialize the kubelet's key as the PEM it stores next to its certificate."""
     if isinstance(key, bytes):
         return key
+    if isinstance(key, modeled.ModeledKey):
+        return key.pem()
     return bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.TraditionalOpenSSL,
                                    serialization.NoEncryption()))
 
@@ -312,13 +314,28 @@ def load_kubelet_identity() -> Generator[Command, Any, KubeletIdentity | None]:
     if not key_pem and user.client_key_path:
         key_pem = (yield ReadFile(path=user.client_key_path)) or b""
     try:
-        cert = x509.load_pem_x509_certificate(cert_pem)
-        serialization.load_pem_private_key(key_pem, password=None)
+        not_after = _not_after(cert_pem)
+        _check_private_key(key_pem)
     except ValueError:
         return None
     tls = TlsConfig(ca_pem=cluster.ca_data, client_cert_pem=_first_block(cert_pem, b"CERTIFICATE"),
                     client_key_pem=_first_block(key_pem, b"PRIVATE KEY"))
-    return KubeletIdentity(server=cluster.server, tls=tls, not_after=cert.not_valid_after_utc)
+    return KubeletIdentity(server=cluster.server, tls=tls, not_after=not_after)
+
+
+def _not_after(cert_pem: bytes) -> datetime:
+    """Return NotAfter of the first certificate (X.509 or modeled); raise ValueError when there is none."""
+    if modeled.is_modeled(cert_pem):
+        return modeled.parse_certificate(cert_pem).not_after
+    return x509.load_pem_x509_certificate(cert_pem).not_valid_after_utc
+
+
+def _check_private_key(key_pem: bytes) -> None:
+    """Raise ValueError unless the bytes hold a private key (PEM, or a modeled key)."""
+    if modeled.is_modeled(key_pem):
+        modeled.parse_key(key_pem)
+    else:
+        serialization.load_pem_private_key(key_pem, password=None)
 
 
 def _first_block(data: bytes, kind: bytes) -> bytes:

@@ -7,7 +7,10 @@ types, extension order and criticality, serial ranges), so a Go client would
 accept them and the bytes stay stable. With an ``rng`` every key, serial and
 signature is a function of the seed (keys come from ``keys``, ECDSA signs per
 RFC 6979); without one, the OS supplies the randomness. Parsing and verifying
-certificates lives in ``x509verify``.
+certificates lives in ``x509verify``. In the ``modeled`` crypto mode a node's
+CSR and certificate are symbolic records (``modeled``): parsing, the CSR
+signature check, signing and PEM encoding accept them here, and the signer's
+policy (serial, validity, usages, errors) is the same for both.
 
 Upstream: cmd/kubeadm/app/util/pkiutil/pki_helpers.go (CA, leaf certificates),
 client-go util/cert/cert.go (NewSelfSignedCACert), pkg/controller/certificates/
@@ -36,6 +39,7 @@ from .constants import (
     SIGNING_MIN_DURATION,
 )
 from .errors import CryptoError, SigningError, go_quote
+from . import modeled
 from .keys import PrivateKey, generate_private_key, parse_private_key_pem, private_key_pem
 from .rng import Rng
 from .x509verify import EXT_KEY_USAGES, as_utc, parse_certs_pem, pem_blocks, request_sans, signature_error
@@ -51,6 +55,11 @@ _KEY_USAGE_BITS = {
     "key agreement": "key_agreement", "data encipherment": "data_encipherment", "cert sign": "key_cert_sign",
     "crl sign": "crl_sign", "encipher only": "encipher_only", "decipher only": "decipher_only",
 }
+Csr = x509.CertificateSigningRequest | modeled.ModeledRequest
+"""A parsed CSR: a PKCS#10 request, or its record in the modeled crypto mode."""
+Certificate = x509.Certificate | modeled.ModeledCertificate
+"""An issued certificate: X.509, or its record in the modeled crypto mode."""
+_MODELED_REQUEST = b"-----BEGIN " + modeled.REQUEST.encode() + b"-----"
 _KU_FIELDS = ("digital_signature", "content_commitment", "key_encipherment", "data_encipherment",
               "key_agreement", "key_cert_sign", "crl_sign", "encipher_only", "decipher_only")
 
@@ -231,8 +240,10 @@ def kubelet_client_usages(key: PrivateKey) -> tuple[str, ...]:
     return KUBELET_CLIENT_USAGES_RSA if isinstance(key, rsa.RSAPrivateKey) else KUBELET_CLIENT_USAGES_ECDSA
 
 
-def parse_csr_pem(data: bytes) -> x509.CertificateSigningRequest:
+def parse_csr_pem(data: bytes) -> Csr:
     """Parse a CSR as certificates/v1 ParseCSR does: the first PEM block must be a CERTIFICATE REQUEST."""
+    if data.lstrip().startswith(_MODELED_REQUEST):
+        return modeled.parse_request(data)
     block = next(pem_blocks(data), None)
     if block is None or block[0] != "CERTIFICATE REQUEST":
         raise CryptoError("PEM block type must be CERTIFICATE REQUEST")
@@ -246,9 +257,16 @@ def parse_csr_pem(data: bytes) -> x509.CertificateSigningRequest:
     return csr
 
 
-def verify_csr_signature(csr: x509.CertificateSigningRequest) -> bool:
-    """Return whether the CSR is signed by the key it carries (proof of possession)."""
-    return csr.is_signature_valid
+def verify_csr_signature(csr: Csr) -> bool:
+    """Return whether the CSR is signed by the key it carries (proof of possession; modeled: intact)."""
+    return csr.signature_valid if isinstance(csr, modeled.ModeledRequest) else csr.is_signature_valid
+
+
+def csr_signature_error(csr: Csr) -> str | None:
+    """Return Go's error text for a CSR whose signature does not verify, or None."""
+    if isinstance(csr, modeled.ModeledRequest):
+        return None if csr.signature_valid else "x509: ECDSA verification failure"
+    return signature_error(csr.signature, csr.tbs_certrequest_bytes, csr.public_key())
 
 
 # --- csrsigning ---------------------------------------------------------------------------------
@@ -277,12 +295,12 @@ def _usage_extensions(usages: Sequence[str]) -> tuple[set[str], list[x509.Object
     return bits, [ekus[k] for k in sorted(ekus)]
 
 
-def sign_csr(ca: CertKey, csr: x509.CertificateSigningRequest, *, usages: Sequence[str], now: datetime,
+def sign_csr(ca: CertKey, csr: Csr, *, usages: Sequence[str], now: datetime,
              rng: Rng | None = None, duration: float = SIGNING_DURATION_DEFAULT,
-             expiration_seconds: int | None = None) -> x509.Certificate:
+             expiration_seconds: int | None = None) -> Certificate:
     """Issue a certificate as the csrsigning controller's CA with PermissiveSigningPolicy does."""
     now = as_utc(now)
-    sig_err = signature_error(csr.signature, csr.tbs_certrequest_bytes, csr.public_key())
+    sig_err = csr_signature_error(csr)
     if sig_err:
         raise SigningError(f"unable to verify certificate request signature: {sig_err}")
     serial = _serial(rng, 128)
@@ -296,6 +314,8 @@ def sign_csr(ca: CertKey, csr: x509.CertificateSigningRequest, *, usages: Sequen
         raise SigningError(f"the signer has expired: NotAfter={go_time(ca_not_after)}")
     if not now < ca_not_after:
         raise SigningError(f"refusing to sign a certificate that expired in the past: NotAfter={go_time(ca_not_after)}")
+    if isinstance(csr, modeled.ModeledRequest):
+        return _sign_modeled(ca, csr, serial, bits, ekus, _seconds(not_before), _seconds(not_after))
     builder = (x509.CertificateBuilder().subject_name(csr.subject).issuer_name(ca.cert.subject)
                .public_key(csr.public_key()).serial_number(serial)
                .not_valid_before(_seconds(not_before)).not_valid_after(_seconds(not_after)))
@@ -316,8 +336,22 @@ def sign_csr(ca: CertKey, csr: x509.CertificateSigningRequest, *, usages: Sequen
     return _sign(builder, ca.key)
 
 
+def _sign_modeled(ca: CertKey, csr: modeled.ModeledRequest, serial: int, bits: set[str],
+                  ekus: list[x509.ObjectIdentifier], not_before: datetime, not_after: datetime) -> Certificate:
+    """Issue the modeled certificate the real signer would issue (same policy, same extension errors)."""
+    try:
+        if bits:
+            _key_usage(bits)
+    except ValueError as exc:
+        raise SigningError(f"failed to sign certificate: {exc}") from exc
+    return modeled.issue(ca.cert, ca.key, csr, serial=serial, not_before=not_before, not_after=not_after,
+                         key_usages=sorted(bits), ext_key_usages=[oid.dotted_string for oid in ekus])
+
+
 # --- PEM ------------------------------------------------------------------------------------------
 
-def cert_pem(cert: x509.Certificate) -> bytes:
-    """Encode a certificate as a PEM ``CERTIFICATE`` block."""
+def cert_pem(cert: Certificate) -> bytes:
+    """Encode a certificate as a PEM ``CERTIFICATE`` block (a modeled one in its own armour)."""
+    if isinstance(cert, modeled.ModeledCertificate):
+        return cert.pem()
     return cert.public_bytes(serialization.Encoding.PEM)

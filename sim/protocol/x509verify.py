@@ -27,6 +27,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
+from . import modeled
 from .errors import CryptoError, go_quote
 
 # pkg/controller/certificates/authority/policies.go extKeyUsageDict, also read by the signer policy in pki.
@@ -71,8 +72,11 @@ def pem_blocks(data: bytes) -> Iterator[tuple[str, bool, bytes]]:
         yield match.group(1).decode("latin-1"), bool(sep), der
 
 
-def request_sans(obj: x509.Certificate | x509.CertificateSigningRequest) -> tuple[list[str], ...]:
+def request_sans(obj: x509.Certificate | x509.CertificateSigningRequest | modeled.ModeledRequest
+                 | modeled.ModeledCertificate) -> tuple[list[str], ...]:
     """Return the (DNS, email, IP, URI) SANs Go's parser would expose; other kinds are ignored."""
+    if isinstance(obj, (modeled.ModeledRequest, modeled.ModeledCertificate)):
+        return list(obj.dns_names), list(obj.emails), list(obj.ip_addresses), list(obj.uris)
     try:
         san = obj.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
     except x509.ExtensionNotFound:

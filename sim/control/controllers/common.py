@@ -10,11 +10,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Mapping
 
-from cryptography import x509
-
 from sim.control.controllers.base import Requeue
 from sim.control.store import Store, clone
 from sim.protocol import csr as csrlib
+from sim.protocol import pki
 from sim.protocol.constants import CERTIFICATES_GROUP, CSR_RESOURCE, KUBE_SYSTEM_NAMESPACE, SECRET_TYPE_BOOTSTRAP_TOKEN
 from sim.protocol.errors import CryptoError
 from sim.protocol.objects import format_time, namespace_of
@@ -85,7 +84,7 @@ class CertificateController:
             return None
         return obj
 
-    def _parse(self, key: str, obj: Mapping[str, Any]) -> x509.CertificateSigningRequest | Requeue:
+    def _parse(self, key: str, obj: Mapping[str, Any]) -> pki.Csr | Requeue:
         """Return the CSR's parsed PEM request, or the requeue its parse error calls for."""
         try:
             return csrlib.parse_request(obj)

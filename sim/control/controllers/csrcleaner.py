@@ -27,7 +27,7 @@ from typing import Any, Mapping
 from sim.control.controllers.base import Reconcile, controller_request
 from sim.control.controllers.common import CSR_PATH, status_message
 from sim.control.store import Store, WatchEvent
-from sim.protocol import x509verify
+from sim.protocol import modeled, pki, x509verify
 from sim.protocol.constants import (
     CSR_APPROVED_EXPIRATION, CSR_CLEANER_PERIOD, CSR_CLEANER_WORKERS, CSR_DENIED_EXPIRATION, CSR_PENDING_EXPIRATION,
     CSR_RESOURCE,
@@ -104,13 +104,16 @@ def is_issued_expired(obj: Mapping[str, Any], now: datetime) -> bool:
     """
     if not _is_issued(obj) or not any(c.get("type") == "Approved" for c in _conditions(obj)):
         return False
+    pem = _certificate_pem(obj)
     try:
-        certs = x509verify.parse_certs_pem(_certificate_pem(obj))
+        certs: list[pki.Certificate] = [modeled.parse_certificate(pem)] if modeled.is_modeled(pem) else \
+            list(x509verify.parse_certs_pem(pem))
     except ValueError:
         return False
     if not certs:
         return False
-    return now > certs[0].not_valid_after_utc
+    not_after: datetime = certs[0].not_valid_after_utc
+    return now > not_after
 
 
 def is_approved_unissued_past_deadline(obj: Mapping[str, Any], now: datetime) -> bool:

@@ -19,7 +19,6 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Callable, Mapping, Sequence
 
-from cryptography import x509
 from cryptography.x509.oid import NameOID
 
 from sim.control.controllers.base import Reconcile, Requeue, controller_request
@@ -30,6 +29,7 @@ from sim.control.profile import CURRENT, Profile
 from sim.control.store import Store, WatchEvent, clone
 from sim.protocol import csr as csrlib
 from sim.protocol import pki
+from sim.protocol.x509verify import request_sans
 from sim.protocol.constants import (
     CSR_RESOURCE, CSR_SIGNING_WORKERS, KUBE_APISERVER_CLIENT_KUBELET_SIGNER, KUBE_APISERVER_CLIENT_SIGNER,
     KUBELET_SERVING_SIGNER, LEGACY_UNKNOWN_SIGNER, NODE_USER_PREFIX, NODES_GROUP, SIGNER_VALIDATION_FAILURE_REASON,
@@ -49,51 +49,34 @@ CONTROLLER_NAMES: dict[str, str] = {
     LEGACY_UNKNOWN_SIGNER: "csrsigning-legacy-unknown",
 }
 
-Validator = Callable[[x509.CertificateSigningRequest, Sequence[str], bool], "str | None"]
+Validator = Callable[[pki.Csr, Sequence[str], bool], "str | None"]
 
 
-def _names(parsed: x509.CertificateSigningRequest, oid: x509.ObjectIdentifier) -> list[str]:
-    """Return the subject's values for one attribute, in order."""
-    return [str(a.value) for a in parsed.subject.get_attributes_for_oid(oid)]
-
-
-def _sans(parsed: x509.CertificateSigningRequest) -> x509.SubjectAlternativeName | None:
-    """Return the requested SAN extension, if any."""
-    try:
-        return parsed.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
-    except x509.ExtensionNotFound:
-        return None
-
-
-def kubelet_serving_error(parsed: x509.CertificateSigningRequest, usages: Sequence[str], strict: bool) -> str | None:
+def kubelet_serving_error(parsed: pki.Csr, usages: Sequence[str], strict: bool) -> str | None:
     """Check a kubelet serving request as ValidateKubeletServingCSR does; return its error text.
 
     Current releases accept {digital signature, server auth} with or without
     key encipherment; ``strict`` (1.22) requires key encipherment.
     """
-    if _names(parsed, NameOID.ORGANIZATION_NAME) != [NODES_GROUP]:
+    if csrlib.subject_values(parsed, NameOID.ORGANIZATION_NAME) != [NODES_GROUP]:
         return "subject organization is not system:nodes"
-    sans = _sans(parsed)
-    dns = sans.get_values_for_type(x509.DNSName) if sans else []
-    ips = sans.get_values_for_type(x509.IPAddress) if sans else []
+    dns, emails, ips, uris = request_sans(parsed)
     if not dns and not ips:
         return "DNS or IP subjectAltName is required"
-    if sans and sans.get_values_for_type(x509.RFC822Name):
+    if emails:
         return "Email subjectAltNames are not allowed"
-    if sans and sans.get_values_for_type(x509.UniformResourceIdentifier):
+    if uris:
         return "URI subjectAltNames are not allowed"
     full = {USAGE_DIGITAL_SIGNATURE, USAGE_KEY_ENCIPHERMENT, USAGE_SERVER_AUTH}
     allowed = [full] if strict else [full, {USAGE_DIGITAL_SIGNATURE, USAGE_SERVER_AUTH}]
     if set(usages) not in allowed:
         return f"usages did not match [{' '.join(sorted(full))}]"
-    if not "".join(_names(parsed, NameOID.COMMON_NAME)[:1]).startswith(NODE_USER_PREFIX):
+    if not "".join(csrlib.subject_values(parsed, NameOID.COMMON_NAME)[:1]).startswith(NODE_USER_PREFIX):
         return "subject common name does not begin with system:node:"
     return None
 
 
-def kube_apiserver_client_error(
-    parsed: x509.CertificateSigningRequest, usages: Sequence[str], strict: bool
-) -> str | None:
+def kube_apiserver_client_error(parsed: pki.Csr, usages: Sequence[str], strict: bool) -> str | None:
     """Check usages for the kube-apiserver-client signer (validAPIServerClientUsages)."""
     has_client_auth = False
     for usage in usages:
@@ -106,12 +89,12 @@ def kube_apiserver_client_error(
     return None
 
 
-def _kubelet_client_error(parsed: x509.CertificateSigningRequest, usages: Sequence[str], strict: bool) -> str | None:
+def _kubelet_client_error(parsed: pki.Csr, usages: Sequence[str], strict: bool) -> str | None:
     """Check a kubelet client request as ValidateKubeletClientCSR does (protocol/csr.py)."""
     return csrlib.kubelet_client_csr_error(parsed, usages, strict_usages=strict)
 
 
-def _no_rules(parsed: x509.CertificateSigningRequest, usages: Sequence[str], strict: bool) -> str | None:
+def _no_rules(parsed: pki.Csr, usages: Sequence[str], strict: bool) -> str | None:
     """Accept anything: legacy-unknown keeps no restrictions for backward compatibility."""
     return None
 

@@ -24,3 +24,9 @@ def test_lanes_follow_first_appearance_and_the_unit_rescales_the_axis() -> None:
 def test_an_empty_timeline_still_draws() -> None:
     fig = draw_timeline([])
     assert fig.axes[0].get_yticklabels() == []
+
+
+def test_a_label_near_the_right_edge_ends_at_its_marker() -> None:
+    fig = draw_timeline([Tick(lane="a", t=0.0, label="start"), Tick(lane="a", t=100.0, ok=False, label="fails")])
+    alignment = {t.get_text(): t.get_horizontalalignment() for t in fig.axes[0].texts}
+    assert alignment == {"start": "center", "fails": "right"}

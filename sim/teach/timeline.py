@@ -57,6 +57,7 @@ def draw_timeline(items: Sequence[Union[Span, Tick]], *, title: str = "", unit: 
     y = {lane: i for i, lane in enumerate(lanes)}
     fig = Figure(figsize=(width, 1.2 + 0.55 * max(len(lanes), 1)), layout="constrained")
     ax = fig.add_subplot()
+    labels = []
     for item in items:
         row = y[item.lane]
         if isinstance(item, Span):
@@ -69,8 +70,13 @@ def draw_timeline(items: Sequence[Union[Span, Tick]], *, title: str = "", unit: 
             ax.plot([item.t / unit], [row], marker="o" if item.ok else "x", color=colour, markersize=6,
                     markeredgewidth=2, linestyle="none")
             if item.label:
-                ax.annotate(item.label, (item.t / unit, row), xytext=(0, 9), textcoords="offset points",
-                            ha="center", fontsize=7.5, color=colour)
+                labels.append(ax.annotate(item.label, (item.t / unit, row), xytext=(0, 9),
+                                          textcoords="offset points", ha="center", fontsize=7.5, color=colour))
+    ax.margins(x=0.06)
+    left, right = ax.get_xlim()
+    for label in labels:  # a label near the right edge ends at its marker instead of running off the chart
+        if label.xy[0] > left + 0.85 * (right - left):
+            label.set_horizontalalignment("right")
     ax.set_yticks(range(len(lanes)), lanes, fontsize=9)
     ax.set_ylim(len(lanes) - 0.4, -0.7)
     ax.set_xlabel(f"virtual time ({unit_name})")

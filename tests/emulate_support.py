@@ -7,6 +7,7 @@ servers that misbehave on purpose (wrong names, slow answers, scripted watches).
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import os
 import socket
@@ -15,7 +16,10 @@ import tempfile
 import threading
 from typing import Any
 
+import pytest
 from aiohttp import web
+
+from sim.emulate import join_cli
 
 
 class ThreadedApp:
@@ -98,3 +102,13 @@ class ServiceThread:
             self.loop.call_soon_threadsafe(self.loop.stop)
             self._thread.join(10)
             self.loop.close()
+
+
+def joinsim(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    """Run one ``joinsim join|reset|token`` command in-process; return (exit code, stdout, stderr)."""
+    parser = argparse.ArgumentParser(prog="joinsim")
+    join_cli.add_parsers(parser.add_subparsers(dest="command"))
+    capsys.readouterr()
+    code = join_cli.run(parser.parse_args(list(argv)))
+    out, err = capsys.readouterr()
+    return code, out, err

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 import random
 import socket
 from datetime import datetime, timezone
@@ -14,13 +13,15 @@ import pytest
 from cryptography import x509
 
 from sim.control.plane import ControlPlane
-from sim.emulate.join_cli import RESET_ABORTED, RESET_PROMPT, add_parsers, run, run_reset
+from sim.emulate.dryrun import CONTROL_PLANE_UNSUPPORTED
+from sim.emulate.join_cli import RESET_ABORTED, RESET_PROMPT, run_reset
 from sim.protocol import constants as C
 from sim.protocol import kubeconfig, x509verify
 from sim.protocol.join import CONTROL_PLANE_SUCCESS, STACK_TRACE_HINT, WORKER_SUCCESS
 from sim.protocol.reset import MANUAL_CLEANUP_INSTRUCTIONS
 from sim.emulate.server import ServeOptions
 from sim.emulate.server_thread import ServerThread
+from tests.emulate_support import joinsim
 
 CONFIG = """apiVersion: kubeadm.k8s.io/v1beta4
 kind: JoinConfiguration
@@ -69,16 +70,6 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
                       ca=server.plane.ca.cert, ca_pem=server.plane.ca.cert_pem, admin_conf=server.admin_conf)
     finally:
         thread.stop()
-
-
-def joinsim(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
-    """Run one joinsim command through the module's parsers; return (exit code, stdout, stderr)."""
-    parser = argparse.ArgumentParser(prog="joinsim")
-    add_parsers(parser.add_subparsers(dest="command"))
-    capsys.readouterr()
-    code = run(parser.parse_args(list(argv)))
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def join_args(cluster: Cluster, root: Path, name: str, *extra: str, pin: str | None = None) -> list[str]:
@@ -210,7 +201,8 @@ def test_file_discovery_reads_the_kubeconfig_from_the_host(cluster: Cluster, tmp
                      "    unsafeSkipCAVerification: \"yes\"\n",
                  "json: cannot unmarshal string into Go struct field BootstrapTokenDiscovery.discovery.bootstrapToken."
                  "unsafeSkipCAVerification of type bool", id="invalid: a field of the wrong type"),
-    pytest.param(["--dry-run"], None, "joinsim join does not support --dry-run yet", id="invalid: dry run"),
+    pytest.param(["--dry-run", "--control-plane", "--certificate-key", "00" * 32], None, CONTROL_PLANE_UNSUPPORTED,
+                 id="invalid: a control-plane dry run"),
 ])
 def test_invalid_invocations_fail_before_contacting_anything(tmp_path: Path, capsys: pytest.CaptureFixture[str],
                                                              argv: list[str], config: str | None, message: str) -> None:

@@ -22,6 +22,7 @@ from typing import Any, TextIO
 from sim.emulate import token_cli
 from sim.emulate.client import run_join
 from sim.emulate.cliutil import fail
+from sim.emulate.dryrun import CONTROL_PLANE_UNSUPPORTED, run_dry_run
 from sim.emulate.joinconfig_file import read_join_configuration
 from sim.emulate.nodefs import NodeFS
 from sim.protocol.errors import JoinsimError
@@ -30,7 +31,6 @@ from sim.protocol.preflight import NodeFacts
 from sim.protocol.reset import MANUAL_CLEANUP_INSTRUCTIONS, is_control_plane_node, reset_plan
 
 DEFAULT_ROOT = "joinsim-node"
-DRY_RUN_UNSUPPORTED = "joinsim join does not support --dry-run yet: it would contact the cluster and write files"
 RESET_WARNING = "[reset] WARNING: Changes made to this host by 'kubeadm init' or 'kubeadm join' will be reverted."
 RESET_PROMPT = "[reset] Are you sure you want to proceed? [y/N]: "
 RESET_ABORTED = "aborted reset operation"
@@ -72,7 +72,8 @@ def add_parsers(subparsers: Any) -> None:
     join.add_argument("--cri-socket", help="CRI socket recorded on the Node")
     join.add_argument("--ignore-preflight-errors", action="append",
                       help="checks whose errors become warnings (comma-separated, or 'all')")
-    join.add_argument("--dry-run", action="store_true", default=None, help="not supported yet")
+    join.add_argument("--dry-run", action="store_true", default=None,
+                      help="don't apply any changes; just output what would be done (worker joins)")
     join.add_argument("--config", help="JoinConfiguration (kubeadm.k8s.io/v1beta4) file")
     join.add_argument("--root", default=DEFAULT_ROOT, help=f"directory holding the node's / (default {DEFAULT_ROOT})")
     join.add_argument("-v", "--v", dest="verbosity", type=int, default=0, help="log level (klog's -v)")
@@ -144,11 +145,12 @@ def run_join_command(args: argparse.Namespace) -> int:
         return fail(str(err))
     for warning in warnings:
         print(warning, file=sys.stderr)
-    if dry_run:
-        return fail(DRY_RUN_UNSUPPORTED)
+    if dry_run and cfg.control_plane:
+        return fail(CONTROL_PLANE_UNSUPPORTED)
     try:
-        outcome, _ = asyncio.run(run_join(cfg, args.root, verbosity=args.verbosity, stdout=sys.stdout,
-                                          stderr=sys.stderr))
+        runner = run_dry_run if dry_run else run_join
+        outcome, _ = asyncio.run(runner(cfg, args.root, verbosity=args.verbosity, stdout=sys.stdout,
+                                        stderr=sys.stderr))
     except OSError as err:
         return fail(str(err))
     return 0 if outcome.joined else 1

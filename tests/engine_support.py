@@ -15,7 +15,8 @@ from sim.engine.costs import CostTable, load_costs
 from sim.engine.metrics import Sampler
 from sim.engine.node import NodeModels
 from sim.engine.run import (
-    DEFAULT_START, AllAtOnce, Arrival, ClusterSettings, EngineConfig, JoinSettings, NodeGroup, SimResult, simulate,
+    DEFAULT_START, AllAtOnce, Arrival, ClusterSettings, EngineConfig, JoinSettings, MachineSettings, NodeGroup,
+    SimResult, simulate,
 )
 from sim.engine.world import World
 from sim.protocol.tokens import BootstrapToken
@@ -29,10 +30,12 @@ DISCOVERY_PREFIX = ("error execution phase preflight: couldn't validate the iden
 
 
 def config(count: int = 3, *, arrival: Arrival = AllAtOnce(), join: JoinSettings = JoinSettings(),
-           models: NodeModels = NodeModels(), cluster: ClusterSettings | None = None, **changes: Any) -> EngineConfig:
+           models: NodeModels = NodeModels(), machine: MachineSettings = MachineSettings(),
+           cluster: ClusterSettings | None = None, **changes: Any) -> EngineConfig:
     """Return a one-group config (``w-1`` ... ``w-<count>``) on a cluster with an ECDSA CA."""
     return EngineConfig(cluster=cluster or ClusterSettings(ca_key_type="ecdsa"),
-                        groups=(NodeGroup(name="w", count=count, arrival=arrival, join=join, models=models),),
+                        groups=(NodeGroup(name="w", count=count, arrival=arrival, join=join, machine=machine,
+                                          models=models),),
                         **changes)
 
 

@@ -40,7 +40,6 @@ def test_arrivals() -> None:
         pytest.param(dict(groups=(NodeGroup(name="a", count=-1),)), "negative", id="invalid: negative count"),
         pytest.param(dict(groups=(NodeGroup(name="control-plane", count=1),)), "control plane",
                      id="invalid: a group named like the control plane's"),
-        pytest.param(dict(cluster=ClusterSettings(endpoint="10.0.0.1")), "host:port", id="invalid: endpoint"),
     ],
 )
 def test_invalid_configurations_are_refused(changes: dict[str, object], message: str) -> None:

@@ -12,12 +12,20 @@ state changes, watches), ``controllers`` (kube-controller-manager's queues,
 workers, informers, client rate limits), ``node`` (kubeadm join and the
 kubelet) with ``client`` (connections, TLS, timeouts over the network
 model), ``metrics`` (time series), ``config`` (``EngineConfig``) and ``run``
-(``simulate``: a config in, a ``SimResult`` out).
+(``simulate``: a config in, a ``SimResult`` out). What a scenario adds to
+a storm has a module each: ``cluster`` (tokens, RBAC and auth options,
+upload-certs, existing Nodes), ``attacker`` with ``mitm`` (a man in the
+middle, a token thief, a CSR flooder) and ``admin`` (timed admin actions).
 """
 
+from sim.engine.admin import (
+    AdminRecord, ApproveCsrs, CreateToken, DeleteBinding, DeleteNode, DeleteToken, RejoinNode, ResetNode,
+)
 from sim.engine.apiserver import ApiServerSettings
+from sim.engine.attacker import AttackerResult, CsrFlooder, MitmAttacker, TokenThief
+from sim.engine.cluster import ClusterSettings, ExistingNode, TokenSpec
 from sim.engine.config import (
-    AllAtOnce, ClusterSettings, EngineConfig, JoinSettings, NetworkSettings, NodeGroup, PoissonArrivals,
+    AllAtOnce, EngineConfig, JoinSettings, MachineSettings, NetworkSettings, NodeGroup, PoissonArrivals,
     UniformArrivals,
 )
 from sim.engine.controllers import ControllerSettings
@@ -25,12 +33,14 @@ from sim.engine.costs import CostTable, load_costs
 from sim.engine.metrics import TimeSeries
 from sim.engine.network import FirewallRule, Link, Partition, Window
 from sim.engine.node import NodeModels
-from sim.engine.run import NodeResult, ServerResult, SimResult, simulate
+from sim.engine.run import JoinRecord, NodeResult, ServerResult, SimResult, simulate
 from sim.engine.world import EventLog
 
 __all__ = [
-    "AllAtOnce", "ApiServerSettings", "ClusterSettings", "ControllerSettings", "CostTable", "EngineConfig", "EventLog",
-    "FirewallRule", "JoinSettings", "Link", "NetworkSettings", "NodeGroup", "NodeModels", "NodeResult", "Partition",
-    "PoissonArrivals", "ServerResult", "SimResult", "TimeSeries", "UniformArrivals", "Window", "load_costs",
-    "simulate",
+    "AdminRecord", "AllAtOnce", "ApiServerSettings", "ApproveCsrs", "AttackerResult", "ClusterSettings",
+    "ControllerSettings", "CostTable", "CreateToken", "CsrFlooder", "DeleteBinding", "DeleteNode", "DeleteToken",
+    "EngineConfig", "EventLog", "ExistingNode", "FirewallRule", "JoinRecord", "JoinSettings", "Link",
+    "MachineSettings", "MitmAttacker", "NetworkSettings", "NodeGroup", "NodeModels", "NodeResult", "Partition",
+    "PoissonArrivals", "RejoinNode", "ResetNode", "ServerResult", "SimResult", "TimeSeries", "TokenSpec",
+    "TokenThief", "UniformArrivals", "Window", "load_costs", "simulate",
 ]

@@ -22,15 +22,21 @@ the response travels back; a loss on an open connection adds retransmission
 time (the loss model: Linux's RTO from 200 ms, doubling, at most 15 times).
 If the client's timeout passes first, the client gives up and drops the
 connection, while the server still finishes the request. Responses 429 with
-``Retry-After`` are retried as client-go does (``clientgo``). An
-intercepted connection has no attacker to answer it yet: it is refused.
+``Retry-After`` are retried as client-go does (``clientgo``).
+
+An intercepted connection reaches the ``Interceptor`` registered for the
+attacker host (``sim.engine.mitm``): it presents its own certificate in the
+handshake, reads the client's certificate, and answers each request itself
+(a TLS-terminating proxy); with no interceptor there, it is refused. Watch
+events pass through it too (``relay``).
 """
 
 from __future__ import annotations
 
 import dataclasses
 import random
-from typing import Any, Final, Generator, cast
+from datetime import datetime
+from typing import Any, Final, Generator, Mapping, Protocol, cast
 
 import simpy
 
@@ -44,9 +50,9 @@ from sim.engine.network import (
 from sim.engine.world import World
 from sim.protocol import commands as cmd
 from sim.protocol.commands import HttpResult, TlsConfig, TransportFailure
-from sim.protocol.http import Response
+from sim.protocol.http import Request, Response
 
-__all__ = ["TCP_RETRIES2", "TCP_RTO_MIN", "HttpClient", "retransmit_delay"]
+__all__ = ["TCP_RETRIES2", "TCP_RTO_MIN", "HttpClient", "Interceptor", "retransmit_delay"]
 
 # Linux include/net/tcp.h TCP_RTO_MIN and the net.ipv4.tcp_retries2 default.
 TCP_RTO_MIN: Final = 0.2
@@ -64,11 +70,34 @@ def retransmit_delay(link: Link, rng: random.Random) -> float:
     return delay
 
 
+class Interceptor(Protocol):
+    """Answer connections diverted to an attacker host, as a TLS-terminating proxy would."""
+
+    host: str
+
+    def tls_failure(self, tls: TlsConfig, endpoint: str, now: datetime) -> TransportFailure | None:
+        """Return the client's error for the certificate the attacker presents, or None if accepted."""
+        ...
+
+    def identify(self, tls: TlsConfig, now: datetime) -> tlsmodel.ClientIdentity:
+        """Return what the attacker makes of the client's certificate."""
+        ...
+
+    def serve(self, request: Request, endpoint: str, source: str,
+              deadline: float) -> Generator[simpy.Event, Any, HttpResult]:
+        """Answer one request that reached the attacker (a SimPy process body)."""
+        ...
+
+    def relay(self, response: Response) -> Response:
+        """Return a watch event as the attacker passes it on to its victim."""
+        ...
+
+
 class HttpClient:
     """Carry one machine's requests to the API server (module docstring)."""
 
     def __init__(self, world: World, network: Network, server: SimApiServer, *, source: str, group: str,
-                 rng: random.Random) -> None:
+                 rng: random.Random, interceptors: Mapping[str, Interceptor] | None = None) -> None:
         self.world = world
         self.env = world.env
         self.network = network
@@ -77,6 +106,7 @@ class HttpClient:
         self.source = source
         self.group = group
         self.rng = rng
+        self.interceptors: Mapping[str, Interceptor] = interceptors if interceptors is not None else {}
         self.conns: dict[tuple[str, TlsConfig], tlsmodel.ClientIdentity] = {}
 
     def request(self, c: cmd.HttpRequest) -> Generator[simpy.Event, Any, HttpResult]:
@@ -95,9 +125,10 @@ class HttpClient:
         env, rng = self.env, self.rng
         deadline = float(env.now) + c.timeout
         route = self.network.route(self.source, self.group, c.endpoint, float(env.now))
-        if isinstance(route, Deliver) and (route.intercepted or route.to_host != self.server.host):
+        peer = self.interceptors.get(route.to_host) if isinstance(route, Deliver) and route.intercepted else None
+        if isinstance(route, Deliver) and peer is None and (route.intercepted or route.to_host != self.server.host):
             route = Reject(reason="no server", link=route.link)
-        key = (c.endpoint, c.tls)
+        key = (c.endpoint if peer is None else f"{peer.host}>{c.endpoint}", c.tls)
         if isinstance(route, NoRoute):
             return transport_failure(route, c.endpoint)
         if isinstance(route, Reject):
@@ -114,10 +145,11 @@ class HttpClient:
         link = route.link
         identity = self.conns.get(key)
         if identity is None:
-            opened = yield from self._connect(c, link, deadline)
+            opened = yield from self._connect(c, link, deadline, peer)
             if isinstance(opened, TransportFailure):
                 return opened
             identity = opened
+            self.conns[key] = identity
         if identity.rejected:
             yield env.timeout(2 * link.sample_latency(rng))
             return tlsmodel.unauthorized(self.server.name)
@@ -127,18 +159,21 @@ class HttpClient:
             self.conns.pop(key, None)
             return (yield from self._until(deadline, CLIENT_TIMEOUT_AWAITING_HEADERS))
         yield env.timeout(out)
-        serving = env.process(self.server.serve(request, self.source))
+        serving = env.process(self.server.serve(request, self.source) if peer is None
+                              else peer.serve(request, c.endpoint, self.source, deadline))
         yield serving | env.timeout(deadline - env.now)
         back = link.sample_latency(rng) + retransmit_delay(link, rng)
         if not serving.triggered or env.now + back >= deadline:
             self.conns.pop(key, None)
             return (yield from self._until(deadline, CLIENT_TIMEOUT_AWAITING_HEADERS))
-        response = cast(Response, serving.value)
+        response = cast(HttpResult, serving.value)
+        if isinstance(response, TransportFailure):  # a proxy that closed the connection
+            self.conns.pop(key, None)
         yield env.timeout(back)
         return response
 
-    def _connect(self, c: cmd.HttpRequest, link: Link,
-                 deadline: float) -> Generator[simpy.Event, Any, tlsmodel.ClientIdentity | TransportFailure]:
+    def _connect(self, c: cmd.HttpRequest, link: Link, deadline: float, peer: Interceptor | None = None,
+                 ) -> Generator[simpy.Event, Any, tlsmodel.ClientIdentity | TransportFailure]:
         """Open a connection: TCP (with SYN retransmissions), then the TLS handshake and its checks."""
         env, rng = self.env, self.rng
         syn = link.connect_delay(rng)
@@ -152,24 +187,31 @@ class HttpClient:
         if env.now + tcp + hello >= deadline:
             return (yield from self._until(deadline, CLIENT_TIMEOUT_CONNECTING))
         yield env.timeout(tcp + hello)
-        yield from self.server.handshake()
+        if peer is None:
+            yield from self.server.handshake()
         back = link.sample_latency(rng)
         if env.now + back >= deadline:
             return (yield from self._until(deadline, CLIENT_TIMEOUT_CONNECTING))
         yield env.timeout(back)
         now = self.world.now()
-        failure = tlsmodel.server_failure(self.plane, c.tls, c.endpoint, now)
+        failure = (tlsmodel.server_failure(self.plane, c.tls, c.endpoint, now) if peer is None
+                   else peer.tls_failure(c.tls, c.endpoint, now))
         if failure is not None:
             return failure
-        identity = tlsmodel.client_identity(self.plane, c.tls, now)
-        self.conns[(c.endpoint, c.tls)] = identity
-        return identity
+        return tlsmodel.client_identity(self.plane, c.tls, now) if peer is None else peer.identify(c.tls, now)
 
     def _until(self, deadline: float, message: str) -> Generator[simpy.Event, Any, TransportFailure]:
         """Wait for the client's deadline, then fail with Go's timeout text."""
         if deadline > self.env.now:
             yield self.env.timeout(deadline - self.env.now)
         return TransportFailure(message=message)
+
+    def relay(self, endpoint: str, response: Response) -> Response:
+        """Pass a watch event through the attacker that intercepts ``endpoint`` now, if any."""
+        route = self.network.route(self.source, self.group, endpoint, float(self.env.now))
+        if isinstance(route, Deliver) and route.intercepted and route.to_host in self.interceptors:
+            return self.interceptors[route.to_host].relay(response)
+        return response
 
     def one_way_delay(self, endpoint: str) -> float:
         """Draw the time a message from the server to this client takes now (0 if it cannot get through)."""

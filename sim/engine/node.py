@@ -19,7 +19,10 @@ resourceVersion (watchers are indexed by object; nothing polls) or for the
 timeout; the event reaches the node one network latency later. As with
 client-go's watch stream, the next watch of the same object needs no GET.
 A node is done when its join failed, or when it joined and its kubelet has
-registered the Node and reported it Ready.
+registered the Node and reported it Ready. An admin may run ``kubeadm
+reset`` on it (``reset``: the kubelet stops, reset's files go) and ``kubeadm
+join`` again; every join is kept in ``runs``. ``run_kubelet`` runs a kubelet
+alone, with no ``kubeadm join`` around it (an attacker's kubelet).
 """
 
 from __future__ import annotations
@@ -35,7 +38,7 @@ from sim.control.plane import ControlPlane
 from sim.control.requestinfo import parse_request_info
 from sim.crypto import CRYPTO_COMMANDS, Crypto
 from sim.engine.apiserver import ObjectKey, SimApiServer, object_key
-from sim.engine.client import HttpClient
+from sim.engine.client import HttpClient, Interceptor
 from sim.engine.costs import CostTable
 from sim.engine.network import Network
 from sim.engine.world import World
@@ -44,9 +47,10 @@ from sim.protocol import commands as cmd
 from sim.protocol.commands import HttpResult, TransportFailure
 from sim.protocol.join import JoinOutcome, join
 from sim.protocol.joinconfig import JoinConfiguration
-from sim.protocol.kubelet import KubeletConfig, bootstrap
+from sim.protocol.kubelet import KubeletConfig, KubeletOutcome, bootstrap
+from sim.protocol.reset import apply_reset, is_control_plane_node, reset_plan
 
-__all__ = ["CNI_READY_DELAY", "KUBELET_START_DELAY", "NodeModels", "NodeRuntime", "SimNode"]
+__all__ = ["CNI_READY_DELAY", "KUBELET_START_DELAY", "JoinRun", "NodeModels", "NodeRuntime", "SimNode"]
 
 KUBELET_START_DELAY: Final = 0.5
 """Model: seconds from ``systemctl start kubelet`` until its ``/healthz`` answers."""
@@ -80,13 +84,19 @@ class NodeRuntime:
         self.costs = costs
         self.crypto = crypto
         self.usages = usages
+        self.interceptors: dict[str, Interceptor] = {}
+        """Attacker hosts that answer intercepted connections, by host name."""
         self.running = 0
+        self.started_total = 0
         self.all_done = world.env.event()
         self.on_finish: Callable[[], None] | None = None
 
     def started(self) -> None:
         """Count one more node whose lifecycle is under way."""
         self.running += 1
+        self.started_total += 1
+        if self.all_done.triggered:
+            self.all_done = self.world.env.event()  # a rejoin after everyone was done
 
     def finished(self) -> None:
         """Count one node done; fire ``all_done`` when none is left."""
@@ -95,6 +105,15 @@ class NodeRuntime:
             self.on_finish()
         if self.running == 0 and not self.all_done.triggered:
             self.all_done.succeed()
+
+
+@dataclass(slots=True)
+class JoinRun:
+    """Record one ``kubeadm join`` on a machine: when it ran and how it ended."""
+
+    started: float
+    ended: float | None = None
+    outcome: JoinOutcome | None = None
 
 
 @dataclass(slots=True)
@@ -116,11 +135,12 @@ class SimNode:
         self.models = models
         self.rng = rng
         self.client = HttpClient(runtime.world, runtime.network, runtime.server, source=machine.name, group=group,
-                                 rng=rng)
+                                 rng=rng, interceptors=runtime.interceptors)
         self.watching: set[tuple[str, ObjectKey]] = set()
         """Watch streams this node holds open (endpoint, object): a later watch of the same object needs no GET."""
         self.started_at: float | None = None
         self.finished_at: float | None = None
+        self.runs: list[JoinRun] = []
 
     def join(self, cfg: JoinConfiguration, at: float) -> simpy.Process:
         """Start ``kubeadm join`` after ``at`` seconds; the process ends when the node is done."""
@@ -130,18 +150,45 @@ class SimNode:
     def _lifecycle(self, cfg: JoinConfiguration, at: float) -> Generator[simpy.Event, Any, None]:
         if at > 0:
             yield self.env.timeout(at)
-        self.started_at = float(self.env.now)
+        if self.started_at is None:
+            self.started_at = float(self.env.now)
+        run = JoinRun(started=float(self.env.now))
+        self.runs.append(run)
         self.world.record(self.machine.name, "join-started")
         outcome: JoinOutcome = yield from self._drive("kubeadm", join(cfg), None)
-        self.machine.outcome = outcome
+        self.machine.outcome = run.outcome = outcome
         self.world.record(self.machine.name, "join-finished", {"joined": str(outcome.joined).lower(),
                                                                "error": outcome.error})
         kubelet = self.machine.kubelet
         if outcome.joined and isinstance(kubelet, _Kubelet) and kubelet.process is not None \
                 and kubelet.process.is_alive and not kubelet.stopped:
             yield kubelet.process  # registration and Ready still to come
-        self.finished_at = float(self.env.now)
+        self.finished_at = run.ended = float(self.env.now)
         self.rt.finished()
+
+    def run_kubelet(self, config: KubeletConfig, at: float) -> simpy.Process:
+        """Run a kubelet's bootstrap alone from ``at`` seconds; the process returns its ``KubeletOutcome``."""
+        def run() -> Generator[simpy.Event, Any, KubeletOutcome]:
+            if at > 0:
+                yield self.env.timeout(at)
+            handle = _Kubelet()
+            self.machine.kubelet = handle
+            self.machine.kubelet_running = True
+            outcome: KubeletOutcome = yield from self._drive("kubelet", bootstrap(config), handle)
+            return outcome
+        return self.env.process(run())
+
+    def reset(self) -> list[str]:
+        """Run ``kubeadm reset -f`` on the machine: stop the kubelet, delete reset's files; return its lines."""
+        self._stop_kubelet()
+        facts = self.machine.current_facts()
+        plan = reset_plan(facts, control_plane=is_control_plane_node(facts))
+        after = apply_reset(facts, plan)
+        self.machine.files = dict(after.files)
+        self.machine.facts = self.machine.facts.with_changes(ports_in_use=after.ports_in_use)
+        self.watching.clear()
+        self.world.record(self.machine.name, "reset", {"removed": str(len(plan.removed))})
+        return list(plan.lines)
 
     def _drive(self, kind: str, gen: cmd.Workflow, kubelet: _Kubelet | None) -> Generator[simpy.Event, Any, Any]:
         """Carry out a workflow's commands until it returns (or its kubelet is stopped)."""
@@ -235,7 +282,7 @@ class SimNode:
                     yield self.env.timeout(remaining)
                 return None
             self.watching.add(stream)
-        current = self.rt.server.current(key)
+        current = self.client.relay(c.endpoint, self.rt.server.current(key))
         if tlsmodel.watch_changed(current, c.resource_version):
             yield from self._pause(self.client.one_way_delay(c.endpoint))
             return current
@@ -251,6 +298,6 @@ class SimNode:
         if not changed.triggered:
             self.watching.discard(stream)  # the watch timed out: the next one starts afresh
             return None
-        response = self.rt.server.current(key)
+        response = self.client.relay(c.endpoint, self.rt.server.current(key))
         yield from self._pause(self.client.one_way_delay(c.endpoint))
         return response

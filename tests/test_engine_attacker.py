@@ -8,8 +8,8 @@ from typing import Any, Callable
 import pytest
 
 from sim.engine import (
-    AllAtOnce, ApproveCsrs, ClusterSettings, CsrFlooder, DeleteNode, EngineConfig, ExistingNode, JoinSettings, MitmAttacker,
-    NodeGroup, RejoinNode, ResetNode, TokenThief, UniformArrivals, Window, simulate,
+    AllAtOnce, ApproveCsrs, ClusterSettings, CsrFlooder, DeleteNode, EngineConfig, ExistingNode, JoinSettings,
+    MitmAttacker, NodeGroup, RejoinNode, ResetNode, TokenThief, UniformArrivals, Window, simulate,
 )
 from tests.engine_support import CLUSTER_INFO_URL, config
 
@@ -31,7 +31,8 @@ def mitm(**options: Any) -> MitmAttacker:
         pytest.param(mitm(), JoinSettings(pinned=False), DISCOVERY + "failed to verify JWS signature of received "
                      "cluster info object, can't trust this API Server", id="valid: without the token the JWS fails"),
         pytest.param(mitm(knows_token=True), JoinSettings(discovery="file", discovery_timeout=20.0),
-                     DISCOVERY + f'Abort reading the cluster-info ConfigMap after timeout of 20s: Get "{CLUSTER_INFO_URL}": '
+                     DISCOVERY + "Abort reading the cluster-info ConfigMap after timeout of 20s: "
+                     f'Get "{CLUSTER_INFO_URL}": '
                      "tls: failed to verify certificate: x509: certificate signed by unknown authority (possibly "
                      'because of "x509: ECDSA verification failure" while trying to verify candidate authority '
                      'certificate "kubernetes")',

@@ -1,4 +1,4 @@
-"""Check the cluster and join options a scenario sets, through ``simulate``: tokens, RBAC, auth, machines, control planes."""
+"""Check a scenario's cluster and join options through ``simulate``: tokens, RBAC, auth, machines, control planes."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ from typing import Any, Callable
 import pytest
 
 from sim.engine import (
-    AllAtOnce, ClusterSettings, EngineConfig, ExistingNode, JoinSettings, MachineSettings, NodeGroup, SimResult,
-    TokenSpec, simulate,
+    AllAtOnce, ClusterSettings, DeleteToken, EngineConfig, ExistingNode, JoinSettings, MachineSettings, NodeGroup,
+    SimResult, TokenSpec, simulate,
 )
 from tests.engine_support import config
 
@@ -65,6 +65,14 @@ def test_bootstrap_tokens(tokens: tuple[TokenSpec, ...], join: JoinSettings, joi
     assert only(result) == (joined, error)
     if error == NO_JWS:
         assert all(n.ended == pytest.approx(20.0) for n in result.nodes)  # discovery polls until its timeout
+
+
+def test_an_operator_chosen_init_token_is_the_one_nodes_use() -> None:
+    chosen = cluster(token=TOKEN)
+    assert only(simulate(config(2, cluster=chosen))) == (True, "")
+    deleted = simulate(config(2, cluster=chosen, join=JoinSettings(discovery_timeout=20.0), arrival=AllAtOnce(at=1.0),
+                              admin=(DeleteToken(at=0.0, token="abcdef"),)))
+    assert only(deleted) == (False, NO_JWS)
 
 
 @pytest.mark.parametrize(
@@ -192,10 +200,15 @@ def test_control_plane_joins(settings: ClusterSettings, key: str | None, at: flo
                      id="invalid: profile"),
         pytest.param(lambda: ClusterSettings(tokens=(TokenSpec(token=TOKEN), TokenSpec(token=TOKEN))), "unique",
                      id="invalid: duplicate token ids"),
+        pytest.param(lambda: ClusterSettings(token=TOKEN, tokens=(TokenSpec(token="abcdef.aaaaaaaaaaaaaaaa"),)),
+                     "unique (the init token's too)", id="invalid: a further token with the init token's id"),
+        pytest.param(lambda: ClusterSettings(token="ABCDEF.0123456789abcdef"), "the init token 'ABCDEF",
+                     id="invalid: init token format"),
         pytest.param(lambda: ClusterSettings(certificate_key="ab" * 32), "needs upload_certs",
                      id="invalid: a certificate key without upload-certs"),
         pytest.param(lambda: ClusterSettings(upload_certs=True, certificate_key="abc"),
-                     "certificate_key: certificate key decoding error: encoding/hex: odd length hex string", id="invalid: certificate key"),
+                     "certificate_key: certificate key decoding error: encoding/hex: odd length hex string",
+                     id="invalid: certificate key"),
         pytest.param(lambda: ClusterSettings(existing_nodes=(ExistingNode(name="n"), ExistingNode(name="n"))),
                      "unique", id="invalid: duplicate existing nodes"),
         pytest.param(lambda: ExistingNode(name="Node_1"), "DNS-1123", id="invalid: existing node name"),

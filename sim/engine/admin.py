@@ -20,6 +20,11 @@ kubectl's requests go through ``ControlPlane.handle`` with the admin's
 identity; the API server then publishes the change to watchers and
 informers at once. An ``AdminRecord`` keeps what each action printed,
 in kubectl's and kubeadm's words, or its error.
+Upstream: staging/src/k8s.io/kubectl/pkg/cmd/certificates/certificates.go
+(approve/deny), staging/src/k8s.io/kubectl/pkg/cmd/delete/delete.go and
+pkg/printers (``<resource>.<group> "<name>" deleted``),
+staging/src/k8s.io/kubectl/pkg/cmd/util/helpers.go (``Error from server
+(<reason>): <message>``), cmd/kubeadm/app/cmd/token.go, cmd/kubeadm/app/cmd/reset.go.
 """
 
 from __future__ import annotations

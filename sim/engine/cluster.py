@@ -103,6 +103,8 @@ class ClusterSettings:
     group: str = "control-plane"
     """The control plane's network group."""
     ca_key_type: str = "rsa"
+    token: str | None = None
+    """The init token, the one nodes and attackers use unless told otherwise (``None``: drawn from the seed)."""
     token_ttl: float | None = C.DEFAULT_TOKEN_TTL
     """Seconds the init token lives from the start (``None``: it never expires)."""
     profile: str = "current"
@@ -130,9 +132,11 @@ class ClusterSettings:
             raise ValueError(f"unknown Kubernetes version profile {self.profile!r} (known: {', '.join(PROFILES)})")
         if self.token_ttl is not None and not self.token_ttl > 0:
             raise ValueError(f"the init token's ttl must be positive seconds or None, got {self.token_ttl!r}")
-        ids = [t.token_id for t in self.tokens]
+        if self.token is not None and not tokens.is_valid_bootstrap_token(self.token):
+            raise ValueError(f"the init token {self.token!r} is not of the form <6 of [a-z0-9]>.<16 of [a-z0-9]>")
+        ids = [t.token_id for t in self.tokens] + ([self.token.split(".", 1)[0]] if self.token else [])
         if len(set(ids)) != len(ids):
-            raise ValueError("bootstrap token ids must be unique")
+            raise ValueError("bootstrap token ids must be unique (the init token's too)")
         if self.certificate_key is not None:
             if not self.upload_certs:
                 raise ValueError("a certificate_key needs upload_certs")
@@ -165,6 +169,8 @@ def kubeadm_token_of(spec: TokenSpec, start: datetime) -> tokens.BootstrapToken:
 def node_object(name: str, profile: Profile, now: datetime, *, ready: bool = True) -> dict[str, Any]:
     """Return a worker Node as its kubelet registers and reports it (Ready or not)."""
     stamp = format_time(now)
+    # Ready as the kubelet posts it (pkg/kubelet/nodestatus/setters.go); Unknown as the node lifecycle
+    # controller marks a Node whose kubelet stopped posting (pkg/controller/nodelifecycle/node_lifecycle_controller.go).
     condition = ({"type": "Ready", "status": "True", "reason": "KubeletReady",
                   "message": "kubelet is posting ready status"} if ready else
                  {"type": "Ready", "status": "Unknown", "reason": "NodeStatusUnknown",
@@ -184,7 +190,8 @@ def node_object(name: str, profile: Profile, now: datetime, *, ready: bool = Tru
 def build_cluster(settings: ClusterSettings, *, now: datetime, rng: Rng) -> BuiltCluster:
     """Run kubeadm init and the operator's first steps (module docstring); return the settled cluster."""
     chosen = PROFILES[settings.profile]
-    token = tokens.BootstrapToken.from_string(tokens.generate_bootstrap_token(rng), ttl=settings.token_ttl,
+    drawn = tokens.generate_bootstrap_token(rng)  # drawn either way, so a given token changes no other draw
+    token = tokens.BootstrapToken.from_string(settings.token or drawn, ttl=settings.token_ttl,
                                               description=C.INIT_TOKEN_DESCRIPTION)
     plane, token, _ = ControlPlane.bootstrap(
         now=now, rng=rng, endpoint=settings.endpoint, profile=chosen, ca_key_type=settings.ca_key_type, token=token,

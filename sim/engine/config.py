@@ -97,7 +97,8 @@ class JoinSettings:
     endpoint: str | None = None
     """The API server endpoint the nodes are given (``None``: the cluster's)."""
     pinned: bool = True
-    """Pin the cluster CA (``--discovery-token-ca-cert-hash``); else ``--discovery-token-unsafe-skip-ca-verification``."""
+    """Pin the cluster CA (``--discovery-token-ca-cert-hash``), else skip it
+    (``--discovery-token-unsafe-skip-ca-verification``)."""
     ca_cert_hashes: tuple[str, ...] = ()
     """Explicit pins instead of the cluster's (a wrong pin, say); used only when ``pinned``."""
     control_plane: bool = False

@@ -253,7 +253,8 @@ def _until_done(runtime: NodeRuntime, waits: list[simpy.Process]) -> Generator[s
 
 
 def _result(config: EngineConfig, nodes: Iterable[SimNode], server: SimApiServer, series: TimeSeries,
-            manager: ControllerManagerModel, attackers: list[RunningAttacker], admin: AdminRunner, built: BuiltCluster, ca_pin: str,
+            manager: ControllerManagerModel, attackers: list[RunningAttacker], admin: AdminRunner,
+            built: BuiltCluster, ca_pin: str,
             wall: float) -> SimResult:
     results = tuple(_node_result(node, config.keep_logs) for node in nodes)
     joined = sum(r.joined for r in results)

@@ -19,6 +19,7 @@ from sim import __version__
 COMMAND_MODULES = (
     "sim.emulate.serve_cli",  # serve
     "sim.emulate.join_cli",   # join, reset, token
+    "sim.scenario.cli",       # run, report, list
     "sim.emulate.mitm_cli",   # mitm
 )
 

@@ -24,11 +24,14 @@ from cryptography import x509
 
 from sim.control import status
 from sim.control.plane import ControlPlane, subject_of
-from sim.protocol import modeled, x509verify
+from sim.protocol import modeled, pki, x509verify
 from sim.protocol.commands import TlsConfig, TransportFailure
 from sim.protocol.http import ClientSubject, Response
 
-__all__ = ["ClientIdentity", "client_identity", "server_failure", "unauthorized", "verify_server", "watch_changed"]
+__all__ = [
+    "ClientIdentity", "certificate_identity", "client_identity", "server_failure", "serving_failure", "unauthorized",
+    "verify_server", "watch_changed",
+]
 
 UNKNOWN_AUTHORITY = "x509: certificate signed by unknown authority"
 
@@ -46,9 +49,15 @@ def verify_server(serving: x509.Certificate, tls: TlsConfig, host: str, now: dat
 
 def server_failure(plane: ControlPlane, tls: TlsConfig, endpoint: str, now: datetime) -> TransportFailure | None:
     """Return the transport failure of a handshake whose server verification fails (None if it passes)."""
+    return serving_failure(plane.serving.cert, tls, endpoint, now)
+
+
+def serving_failure(serving: x509.Certificate, tls: TlsConfig, endpoint: str,
+                    now: datetime) -> TransportFailure | None:
+    """Return the failure of a handshake with a server presenting ``serving`` (None if the client accepts it)."""
     if tls.insecure:
         return None
-    problem = verify_server(plane.serving.cert, tls, endpoint.rsplit(":", 1)[0].strip("[]"), now)
+    problem = verify_server(serving, tls, endpoint.rsplit(":", 1)[0].strip("[]"), now)
     if problem is None:
         return None
     return TransportFailure(message=f"tls: failed to verify certificate: {problem}")
@@ -66,24 +75,29 @@ def client_identity(plane: ControlPlane, tls: TlsConfig, now: datetime) -> Clien
     """Check the client certificate (if any) against the cluster CA, as the server's x509 authenticator does."""
     if not tls.client_cert_pem:
         return ClientIdentity()
-    if modeled.is_modeled(tls.client_cert_pem):
-        return _modeled_identity(plane, tls.client_cert_pem, now)
+    return certificate_identity(plane.ca, tls.client_cert_pem, now)
+
+
+def certificate_identity(ca: pki.CertKey, cert_pem: bytes, now: datetime) -> ClientIdentity:
+    """Check a client certificate (the first in ``cert_pem``) against ``ca``: its CN / O, or rejected."""
+    if modeled.is_modeled(cert_pem):
+        return _modeled_identity(ca, cert_pem, now)
     try:
-        cert = x509.load_pem_x509_certificate(tls.client_cert_pem)
+        cert = x509.load_pem_x509_certificate(cert_pem)
     except ValueError:
         return ClientIdentity(rejected=True)
-    if x509verify.verify_chain(cert, [plane.ca.cert], now) is not None:
+    if x509verify.verify_chain(cert, [ca.cert], now) is not None:
         return ClientIdentity(rejected=True)
     return ClientIdentity(subject=subject_of(cert))
 
 
-def _modeled_identity(plane: ControlPlane, cert_pem: bytes, now: datetime) -> ClientIdentity:
-    """Check a modeled client certificate against the cluster CA (the model's stand-in for x509.Verify)."""
+def _modeled_identity(ca: pki.CertKey, cert_pem: bytes, now: datetime) -> ClientIdentity:
+    """Check a modeled client certificate against the CA (the model's stand-in for x509.Verify)."""
     try:
         cert = modeled.parse_certificate(cert_pem)
     except ValueError:
         return ClientIdentity(rejected=True)
-    if modeled.verify_certificate(cert, plane.ca.cert, plane.ca.key, now) is not None:
+    if modeled.verify_certificate(cert, ca.cert, ca.key, now) is not None:
         return ClientIdentity(rejected=True)
     return ClientIdentity(subject=ClientSubject(common_name=cert.common_name, organizations=cert.organizations))
 

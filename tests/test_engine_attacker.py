@@ -159,3 +159,14 @@ def test_everything_together_is_deterministic_per_seed() -> None:
 def test_invalid_attackers_are_refused(build: Callable[[], object], message: str) -> None:
     with pytest.raises(ValueError, match=re.escape(message)):
         build()
+
+
+def test_attackers_do_the_same_in_modeled_crypto() -> None:
+    def run(crypto: str) -> Any:
+        return simulate(config(2, join=JoinSettings(pinned=False), crypto=crypto, attackers=(
+            mitm(knows_token=True), TokenThief(name="thief", victim="w-1", at=5.0),
+            CsrFlooder(name="flood", rate=5.0, count=3))))
+    real, modeled = run("real"), run("modeled")
+    assert real.attackers == modeled.attackers and real.attacker("thief").identities == ("system:node:w-1",)
+    assert [(n.joined, n.error, n.trusted_ca_pin, n.csr_server, n.ended) for n in real.nodes] == \
+        [(n.joined, n.error, n.trusted_ca_pin, n.csr_server, n.ended) for n in modeled.nodes]

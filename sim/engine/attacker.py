@@ -28,12 +28,11 @@ from dataclasses import dataclass
 from typing import Any, Final, Generator, Literal, Union
 
 import simpy
-from cryptography import x509
 
 from sim.engine.client import HttpClient
 from sim.engine.network import ALWAYS, Host, Interception, Window
-from sim.engine.node import NodeModels, NodeRuntime, SimNode
 from sim.engine.mitm import Mitm
+from sim.engine.node import NodeModels, NodeRuntime, SimNode
 from sim.machine import Machine
 from sim.protocol import commands as cmd
 from sim.protocol import constants as C
@@ -43,7 +42,7 @@ from sim.protocol.csr import csr_object
 from sim.protocol.discovery import response_error
 from sim.protocol.http import Request
 from sim.protocol.kubelet import CSR_COLLECTION, KubeletConfig, KubeletOutcome
-from sim.protocol.x509verify import verify_chain
+from sim.tlsmodel import certificate_identity
 
 __all__ = [
     "Attacker", "AttackerResult", "CsrFlooder", "MitmAttacker", "RunningAttacker", "TokenThief", "attacker_hosts",
@@ -235,11 +234,9 @@ class RunningAttacker:
         outcome = self.process.value if self.process is not None and self.process.triggered else None
         identities: tuple[str, ...] = ()
         stored = machine.files.get(C.KUBELET_CLIENT_CURRENT_PATH)
-        if stored:
-            cert = x509.load_pem_x509_certificate(stored)
-            if verify_chain(cert, [self.runtime.plane.ca.cert], self.runtime.world.now()) is None:
-                names = cert.subject.get_attributes_for_oid(x509.oid.NameOID.COMMON_NAME)
-                identities = (str(names[0].value),) if names else ()
+        if stored:  # the kubelet stores its certificate and key together, the certificate first
+            identity = certificate_identity(self.runtime.plane.ca, stored, self.runtime.world.now())
+            identities = (identity.subject.common_name,) if identity.subject is not None else ()
         created = machine.milestone("csr-created") is not None
         error = outcome.error if isinstance(outcome, KubeletOutcome) else ""
         if not error:

@@ -37,10 +37,8 @@ from datetime import datetime
 from typing import Any, Generator
 
 import simpy
-from cryptography import x509
 
 from sim import tlsmodel
-from sim.control.plane import subject_of
 from sim.control.requestinfo import parse_request_info
 from sim.crypto import Crypto
 from sim.engine.apiserver import SimApiServer
@@ -49,7 +47,7 @@ from sim.engine.network import Network
 from sim.engine.world import World
 from sim.protocol import commands as cmd
 from sim.protocol import constants as C
-from sim.protocol import jws, keys, kubeconfig, pins, pki, tokens, x509verify
+from sim.protocol import jws, keys, kubeconfig, modeled, pins, pki, tokens
 from sim.protocol.commands import HttpResult, TlsConfig, TransportFailure
 from sim.protocol.csr import csr_request_pem, subject_fields
 from sim.protocol.http import Request, Response
@@ -108,22 +106,14 @@ class Mitm:
 
     def tls_failure(self, tls: TlsConfig, endpoint: str, now: datetime) -> TransportFailure | None:
         """Return the victim's error for the attacker's certificate (none if it skips verification)."""
-        if tls.insecure:
-            return None
-        problem = tlsmodel.verify_server(self.serving.cert, tls, endpoint.rsplit(":", 1)[0].strip("[]"), now)
-        return None if problem is None else TransportFailure(message=f"tls: failed to verify certificate: {problem}")
+        return tlsmodel.serving_failure(self.serving.cert, tls, endpoint, now)
 
     def identify(self, tls: TlsConfig, now: datetime) -> tlsmodel.ClientIdentity:
         """Accept any client certificate; one the attacker's CA issued names the victim."""
         if not tls.client_cert_pem:
             return tlsmodel.ClientIdentity()
-        try:
-            cert = x509.load_pem_x509_certificate(tls.client_cert_pem)
-        except ValueError:
-            return tlsmodel.ClientIdentity()
-        if x509verify.verify_chain(cert, [self.ca.cert], now) is not None:
-            return tlsmodel.ClientIdentity()
-        return tlsmodel.ClientIdentity(subject=subject_of(cert))
+        identity = tlsmodel.certificate_identity(self.ca, tls.client_cert_pem, now)
+        return tlsmodel.ClientIdentity() if identity.rejected else identity
 
     # --- requests -----------------------------------------------------------------------------------
 
@@ -190,7 +180,7 @@ class Mitm:
         key = self.crypto.run(cmd.GenerateKey(key_type="ecdsa"), self.world.now(), self.rng)
         own_pem: bytes = self.crypto.run(cmd.CreateCSR(key=key, common_name=common_name,
                                                        organizations=organizations), self.world.now(), self.rng)
-        key_pem = keys.private_key_pem(key)
+        key_pem = key.pem() if isinstance(key, modeled.ModeledKey) else keys.private_key_pem(key)
         forged = dict(body, spec=dict(spec, request=base64.b64encode(own_pem).decode()))
         raw = json.dumps(forged, separators=(",", ":"), sort_keys=True).encode()
         result = yield from self._forward(dataclasses.replace(request, body=raw), endpoint, deadline)

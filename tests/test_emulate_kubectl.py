@@ -213,6 +213,23 @@ def test_admin_kubectl_sees_the_control_plane_node(kubectl: Kubectl) -> None:
     assert row.split()[:3] == ["control-plane", "Ready", "control-plane"]
 
 
+@needs_kubectl
+@pytest.mark.parametrize("selector, listed", [
+    pytest.param("type=bootstrap.kubernetes.io/token", True, id="valid: the bootstrap-token type"),
+    pytest.param("type=Opaque", False, id="valid: another type selects nothing"),
+])
+def test_admin_kubectl_selects_secrets_by_type(kubectl: Kubectl, cluster: Served, selector: str, listed: bool) -> None:
+    result = kubectl("get", "secrets", "-n", "kube-system", "--field-selector", selector)
+    assert result.returncode == 0, result.stderr
+    if listed:
+        header, *rows = result.stdout.splitlines()
+        assert header.split() == ["NAME", "TYPE", "DATA", "AGE"]
+        assert f"bootstrap-token-{cluster.server.token.split('.')[0]}" in [row.split()[0] for row in rows]
+        assert {row.split()[1] for row in rows} == {"bootstrap.kubernetes.io/token"}
+    else:
+        assert (result.stdout, result.stderr) == ("", "No resources found in kube-system namespace.\n")
+
+
 # --- the official Python client ------------------------------------------------------------------
 
 try:
@@ -301,6 +318,17 @@ def test_python_client_approves_by_hand_when_autoapproval_is_off(manual: Served)
         type="Approved", status="True", reason="PythonApprove", message="approved by the test")]
     admin.replace_certificate_signing_request_approval("python-manual", csr)
     assert wait_for(lambda: bool(admin.read_certificate_signing_request("python-manual").status.certificate), 2.0)
+
+
+@needs_client
+def test_python_client_reads_the_csr_status_and_approval_subresources(cluster: Served) -> None:
+    client.CertificatesV1Api(api_client(cluster, cluster.server.token)).create_certificate_signing_request(
+        csr_body("python-subresources"))
+    admin = client.CertificatesV1Api(admin_client(cluster))
+    assert wait_for(lambda: bool(admin.read_certificate_signing_request_status("python-subresources")
+                                 .status.certificate), 2.0)
+    approval = admin.read_certificate_signing_request_approval("python-subresources")
+    assert [(c.type, c.status, c.reason) for c in approval.status.conditions] == [("Approved", "True", "AutoApproved")]
 
 
 @needs_client

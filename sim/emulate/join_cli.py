@@ -25,6 +25,8 @@ from sim.emulate.cliutil import fail
 from sim.emulate.dryrun import CONTROL_PLANE_UNSUPPORTED, run_dry_run
 from sim.emulate.joinconfig_file import read_join_configuration
 from sim.emulate.nodefs import NodeFS
+from sim.control.profile import PROFILES, profile
+from sim.protocol.constants import KUBELET_CLIENT_USAGES_ECDSA, KUBELET_CLIENT_USAGES_RSA
 from sim.protocol.errors import JoinsimError
 from sim.protocol.joinconfig import JoinConfiguration
 from sim.protocol.preflight import NodeFacts
@@ -76,6 +78,9 @@ def add_parsers(subparsers: Any) -> None:
                       help="don't apply any changes; just output what would be done (worker joins)")
     join.add_argument("--config", help="JoinConfiguration (kubeadm.k8s.io/v1beta4) file")
     join.add_argument("--root", default=DEFAULT_ROOT, help=f"directory holding the node's / (default {DEFAULT_ROOT})")
+    join.add_argument("--kubernetes-version", choices=tuple(PROFILES), default="current",
+                      help="behave as kubeadm and the kubelet of this release: 1.22 reads kubelet-config-1.22 and "
+                           "asks for key encipherment too (default current)")
     join.add_argument("-v", "--v", dest="verbosity", type=int, default=0, help="log level (klog's -v)")
 
     reset = subparsers.add_parser("reset", help="undo what join wrote under --root, as 'kubeadm reset'",
@@ -134,6 +139,7 @@ def build_configuration(args: argparse.Namespace) -> tuple[JoinConfiguration, bo
     location = values.get("discovery_file", "")
     if location and "://" not in location:
         values["discovery_file"] = os.path.abspath(location)
+    values["kubelet_config_configmap"] = profile(args.kubernetes_version).kubelet_config_configmap
     return JoinConfiguration(**values), dry_run, warnings
 
 
@@ -149,8 +155,10 @@ def run_join_command(args: argparse.Namespace) -> int:
         return fail(CONTROL_PLANE_UNSUPPORTED)
     try:
         runner = run_dry_run if dry_run else run_join
+        usages = KUBELET_CLIENT_USAGES_RSA if profile(args.kubernetes_version).strict_kubelet_client_usages \
+            else KUBELET_CLIENT_USAGES_ECDSA  # a v1.22 kubelet asked for key encipherment even with ECDSA keys
         outcome, _ = asyncio.run(runner(cfg, args.root, verbosity=args.verbosity, stdout=sys.stdout,
-                                        stderr=sys.stderr))
+                                        stderr=sys.stderr, kubelet_usages=usages))
     except OSError as err:
         return fail(str(err))
     return 0 if outcome.joined else 1

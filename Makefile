@@ -24,9 +24,10 @@ typecheck: $(STAMP)
 	$(BIN)/python -m mypy
 
 # JupyterLab is heavy, so it is not a dev extra: installed into .venv the first time it is needed.
+# Jupyter refuses to serve as root unless told to (containers often run as root).
 lab: $(STAMP)
 	test -x $(BIN)/jupyter-lab || $(BIN)/python -m pip install --quiet 'jupyterlab>=4,<5'
-	$(BIN)/jupyter-lab --notebook-dir=notebooks
+	$(BIN)/jupyter-lab --notebook-dir=notebooks $(if $(filter 0,$(shell id -u)),--allow-root) $(LAB_FLAGS)
 
 clean:
 	rm -rf $(VENV) build *.egg-info

@@ -58,7 +58,7 @@ def test_https_discovery_trusts_the_host_store(cluster: Served, web_server: Thre
     monkeypatch.setenv("SSL_CERT_FILE", str(roots))
     url = f"https://{web_server.endpoint}{path}"
     code, out, err = joinsim(capsys, "join", "--discovery-file", url, "--token", cluster.server.token,
-                             "--root", str(tmp_path / "root"), "--node-name", f"https-{str(trusted).lower()}-{path[1:8]}")
+                             "--root", str(tmp_path / "root"), "--node-name", f"https-{int(trusted)}-{path[1:8]}")
     if not error:
         assert (code, err) == (0, ""), err
         assert out.endswith(WORKER_SUCCESS + "\n")

@@ -105,8 +105,14 @@ def test_a_port_in_use_is_gos_listen_error(tmp_path: Path) -> None:
         busy.bind(("127.0.0.1", 0))
         busy.listen(1)
         port = busy.getsockname()[1]
-        with pytest.raises(OSError, match=f"listen tcp 127.0.0.1:{port}: bind: address already in use"):
+        with pytest.raises(OSError) as refused:
             asyncio.run(EmulatedServer(options(tmp_path, port=port)).start())
+    assert str(refused.value) == f"listen tcp 127.0.0.1:{port}: bind: address already in use"
+
+
+def test_a_port_out_of_range_is_gos_listen_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert serve_cli.run(serve_args("--dir", str(tmp_path), "--port", "99999")) == 1
+    assert capsys.readouterr().err.startswith("listen tcp: address 99999: invalid port\n")
 
 
 # --- robustness -----------------------------------------------------------------------------

@@ -169,7 +169,7 @@ def render(summary: dict[str, Any]) -> str:
 
 def run_emulate_bench(nodes: int, concurrency: int, out: str | None, *, ca_key_type: str = DEFAULT_CA_KEY_TYPE,
                       stdout: TextIO | None = None, stderr: TextIO | None = None) -> int:
-    """Run ``nodes`` real joins, ``concurrency`` at a time; print the table, write JSON to ``out``; return the exit code.
+    """Run ``nodes`` real joins, ``concurrency`` at a time; print the table, write JSON to ``out``; return the code.
 
     Exit codes: 0 when every join succeeded, 1 when any failed, 2 for bad arguments.
     """

@@ -10,7 +10,14 @@ from __future__ import annotations
 import os
 import socket
 
-__all__ = ["advertised_host", "listen_socket", "split_host_port"]
+__all__ = ["ListenError", "advertised_host", "listen_socket", "split_host_port"]
+
+
+class ListenError(OSError):
+    """Fail to listen; ``str()`` is Go's text alone (no ``[Errno n]`` prefix), as the commands print it."""
+
+    def __str__(self) -> str:
+        return str(self.strerror)
 
 
 def advertised_host(bind: str) -> str:
@@ -24,6 +31,8 @@ def advertised_host(bind: str) -> str:
 
 def listen_socket(bind: str, port: int, backlog: int) -> socket.socket:
     """Open the listening socket (SO_REUSEADDR, as Go's net.Listen), so the actual port is known early."""
+    if not 0 <= port <= 65535:
+        raise ListenError(0, f"listen tcp: address {port}: invalid port")  # Go's net.Listen (ipsock.go parsePort)
     family = socket.AF_INET6 if ":" in bind else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)
     try:
@@ -34,7 +43,7 @@ def listen_socket(bind: str, port: int, backlog: int) -> socket.socket:
     except OSError as err:
         sock.close()
         host = f"[{bind}]" if ":" in bind else bind
-        raise OSError(err.errno, f"listen tcp {host}:{port}: bind: {os.strerror(err.errno or 0).lower()}") from None
+        raise ListenError(err.errno, f"listen tcp {host}:{port}: bind: {os.strerror(err.errno or 0).lower()}") from None
     return sock
 
 

@@ -249,3 +249,9 @@ def test_the_command_prints_its_endpoint_and_stops_on_sigterm(upstream: Served) 
     assert re.match(r"\[mitm\] Listening on https://127\.0\.0\.1:\d+ for https://\S+, replaying cluster-info's "
                     r"original signatures; the proxy's CA is sha256:[0-9a-f]{64}\n", err.getvalue())
     assert err.getvalue().endswith("[mitm] Stopped (0 request(s), 0 token(s) seen)\n")
+
+
+def test_joinsim_routes_mitm_to_this_module() -> None:
+    from sim.cli import build_parser
+    args = build_parser().parse_args(["mitm", "--listen", "127.0.0.1:0", "--upstream", "127.0.0.1:6443"])
+    assert args.run_command is mitm_cli.run

@@ -21,6 +21,7 @@ COMMAND_MODULES = (
     "sim.emulate.join_cli",   # join, reset, token
     "sim.scenario.cli",       # run, report, list
     "sim.emulate.mitm_cli",   # mitm
+    "sim.bench_cli",          # bench
 )
 
 

@@ -43,6 +43,7 @@ from sim.control.manager import ControllerManager, Timer
 from sim.control.plane import ControlPlane
 from sim.emulate import wire
 from sim.emulate.listen import advertised_host, listen_socket
+from sim.emulate.osrandom import OsRandom
 from sim.emulate.startup import init_or_restore
 from sim.emulate.pkidir import PkiDir
 from sim.emulate.state import DEFAULT_COMPACT_BYTES, StateDir
@@ -50,6 +51,7 @@ from sim.emulate.watchstream import WatchHub
 from sim.protocol import constants as C
 from sim.protocol import pins
 from sim.protocol.http import Request, Response
+from sim.protocol.rng import Rng
 
 __all__ = ["EmulatedServer", "ServeOptions", "running_server"]
 
@@ -129,7 +131,7 @@ class EmulatedServer:
             self._sock = listen_socket(self.options.bind, self.options.port, self.options.backlog)
             port = self._sock.getsockname()[1]
             self.endpoint = f"{advertised_host(self.options.bind)}:{port}"
-            rng = random.Random(self.options.seed) if self.options.seed is not None else random.SystemRandom()
+            rng: Rng = random.Random(self.options.seed) if self.options.seed is not None else OsRandom()
             result = init_or_restore(self.options, self.pki, self.state, self.endpoint, utcnow(), rng)
             self.plane, self.token = result.plane, result.token
             self.init_lines, self.notes = result.init_lines, result.notes

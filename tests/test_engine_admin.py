@@ -38,6 +38,7 @@ def test_manual_approval_without_autoapprove(at: float, joined: bool) -> None:
     record, = result.admin
     assert (record.at, record.action, record.error) == (at, "approve-csrs", "")
     assert len(record.lines) == 3 and all(APPROVED.fullmatch(line) for line in record.lines)
+    assert sorted(record.targets) == sorted(n.csr_name for n in result.nodes)
     for node in result.nodes:
         assert node.joined == joined
         if joined:
@@ -96,6 +97,15 @@ def test_token_and_rbac_actions(action: DeleteBinding | DeleteToken | CreateToke
     assert result.nodes[0].joined == joined
 
 
+def test_deleting_nodes_that_do_not_exist_reports_each_as_kubectl_does() -> None:
+    result = simulate(config(2, arrival=AllAtOnce(at=1.0), admin=(DeleteNode(at=0.0, group="w"),)))
+    record, = result.admin
+    assert record.targets == ("w-1", "w-2") and record.lines == ()
+    assert record.error == ('Error from server (NotFound): nodes "w-1" not found\n'
+                            'Error from server (NotFound): nodes "w-2" not found')
+    assert result.counts["joined"] == 2
+
+
 def test_a_token_created_later_lets_waiting_nodes_discover() -> None:
     result = simulate(config(2, join=JoinSettings(token=TOKEN), admin=(CreateToken(at=30.0, token=TokenSpec(
         token=TOKEN, usages=("signing", "authentication"))),)))
@@ -113,7 +123,9 @@ def test_rejoin_without_reset_fails_preflight_then_reset_and_rejoin_works() -> N
     assert [(started, joined, error) for started, joined, error in joins(result)] == [
         (0.0, True, ""), (10.0, False, PREFLIGHT), (30.0, True, "")]
     assert node.joined and node.error == "" and node.trusted_ca_pin == result.ca_pin
-    assert [r.action for r in result.admin] == ["rejoin-node", "reset-node", "delete-node", "rejoin-node"]
+    assert [(r.action, r.targets, r.error) for r in result.admin] == [
+        ("rejoin-node", ("w-1",), ""), ("reset-node", ("w-1",), ""), ("delete-node", ("w-1",), ""),
+        ("rejoin-node", ("w-1",), "")]
     reset = result.admin[1].lines
     assert reset[1] == "[reset] Stopping the kubelet service"
     assert reset[-1].startswith("[reset] Deleting files: [/etc/kubernetes/admin.conf")
@@ -134,6 +146,7 @@ def test_a_group_with_an_earlier_join_is_reset_and_rejoins() -> None:
     machine = MachineSettings(files=("/etc/kubernetes/kubelet.conf",), ports_in_use=(10250,))
     result = simulate(config(2, machine=machine, admin=(ResetNode(at=5.0, group="w"), RejoinNode(at=6.0, group="w"))))
     assert result.counts["joined"] == 2
+    assert [r.targets for r in result.admin] == [("w-1", "w-2"), ("w-1", "w-2")]
     for node in result.nodes:
         assert [(j.joined, j.error) for j in node.joins] == [(False, PREFLIGHT), (True, "")]
 

@@ -30,7 +30,7 @@ staging/src/k8s.io/kubectl/pkg/cmd/util/helpers.go (``Error from server
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Generator, Mapping, Sequence, Union
 
 import simpy
@@ -125,12 +125,15 @@ AdminAction = Union[CreateToken, DeleteToken, ApproveCsrs, DeleteBinding, Delete
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class AdminRecord:
-    """Report one admin action: when, what, what it printed, and its error ("" if it worked)."""
+    """Report one admin action: when, what, on what, what it printed, and its errors ("" if it worked)."""
 
     at: float
     action: str
+    targets: tuple[str, ...] = ()
+    """What it acted on: nodes, CSRs, a token id or a binding name."""
     lines: tuple[str, ...] = ()
     error: str = ""
+    """kubectl's or kubeadm's error text, one line per failed target."""
 
 
 _NAMES = {CreateToken: "create-token", DeleteToken: "delete-token", ApproveCsrs: "approve-csrs",
@@ -160,43 +163,46 @@ class AdminRunner:
         for action in actions:
             if action.at > env.now:
                 yield env.timeout(action.at - env.now)
+            done = _Done()
             try:
-                lines = self._do(action)
-                error = ""
+                self._do(action, done)
             except JoinsimError as err:
-                lines, error = [], str(err)
+                done.errors.append(str(err))
             self.server.publish()
-            record = AdminRecord(at=float(env.now), action=_NAMES[type(action)], lines=tuple(lines), error=error)
+            record = AdminRecord(at=float(env.now), action=_NAMES[type(action)], targets=tuple(done.targets),
+                                 lines=tuple(done.lines), error="\n".join(done.errors))
             self.records.append(record)
-            self.world.record("admin", record.action, {"error": error} if error else None)
+            self.world.record("admin", record.action, {"error": record.error} if record.error else None)
 
-    def _do(self, action: AdminAction) -> list[str]:
+    def _do(self, action: AdminAction, done: _Done) -> None:
         now = self.world.now()
         store = self.plane.store
         if isinstance(action, CreateToken):
+            done.targets.append(action.token.token_id)
             kubeadm_token.create_token(store, now, kubeadm_token_of(action.token, self.world.start))
-            return [action.token.token]
-        if isinstance(action, DeleteToken):
-            return [kubeadm_token.delete_token(store, action.token)]
-        if isinstance(action, ApproveCsrs):
-            return self._approve(action)
-        if isinstance(action, DeleteBinding):
-            return self._delete(f"/apis/rbac.authorization.k8s.io/v1/clusterrolebindings/{action.name}",
-                                f'clusterrolebinding.rbac.authorization.k8s.io "{action.name}" deleted')
-        targets = [action.node] if action.node is not None else list(self.groups[action.group or ""])
-        if isinstance(action, DeleteNode):
-            return [line for name in targets
-                    for line in self._delete(f"/api/v1/nodes/{name}", f'node "{name}" deleted')]
-        if isinstance(action, ResetNode):
-            return [line for name in targets for line in self.nodes[name].reset()]
-        for name in targets:
-            self.nodes[name].join(self.join_configs[name], 0.0)
-        return [f"kubeadm join started on {name}" for name in targets]
+            done.lines.append(action.token.token)
+        elif isinstance(action, DeleteToken):
+            done.targets.append(action.token.split(".", 1)[0])
+            done.lines.append(kubeadm_token.delete_token(store, action.token))
+        elif isinstance(action, ApproveCsrs):
+            self._approve(action, done)
+        elif isinstance(action, DeleteBinding):
+            done.targets.append(action.name)
+            self._delete(f"/apis/rbac.authorization.k8s.io/v1/clusterrolebindings/{action.name}",
+                         f'clusterrolebinding.rbac.authorization.k8s.io "{action.name}" deleted', done)
+        else:
+            done.targets += [action.node] if action.node is not None else list(self.groups[action.group or ""])
+            for name in done.targets:
+                if isinstance(action, DeleteNode):
+                    self._delete(f"/api/v1/nodes/{name}", f'node "{name}" deleted', done)
+                elif isinstance(action, ResetNode):
+                    done.lines += self.nodes[name].reset()
+                else:
+                    self.nodes[name].join(self.join_configs[name], 0.0)
 
-    def _approve(self, action: ApproveCsrs) -> list[str]:
+    def _approve(self, action: ApproveCsrs, done: _Done) -> None:
         wanted = None if action.group is None else {C.NODE_USER_PREFIX + n for n in self.groups[action.group]}
         verb = "denied" if action.deny else "approved"
-        lines: list[str] = []
         for csr in list(self.plane.store.iter(C.CSR_RESOURCE)):
             if csr_state(csr) != "Pending":
                 continue
@@ -208,17 +214,29 @@ class AdminRunner:
                     continue
                 if common_name not in wanted:
                     continue
+            done.targets.append(name)
             response = self.plane.approve_csr(name, self.world.now(), deny=action.deny)
-            lines.append(f"certificatesigningrequest.certificates.k8s.io/{name} {verb}" if response.ok
-                         else _kubectl_error(response))
-        return lines
+            if response.ok:
+                done.lines.append(f"certificatesigningrequest.certificates.k8s.io/{name} {verb}")
+            else:
+                done.errors.append(_kubectl_error(response))
 
-    def _delete(self, path: str, done: str) -> list[str]:
+    def _delete(self, path: str, deleted: str, done: _Done) -> None:
         response = self.plane.handle(Request.build("DELETE", path, client=self.plane.admin_subject()),
                                      self.world.now())
-        if not response.ok:
-            raise JoinsimError(_kubectl_error(response))
-        return [done]
+        if response.ok:
+            done.lines.append(deleted)
+        else:
+            done.errors.append(_kubectl_error(response))
+
+
+@dataclass(slots=True)
+class _Done:
+    """Collect what one action acted on, printed and failed with."""
+
+    targets: list[str] = field(default_factory=list)
+    lines: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
 
 
 def _kubectl_error(response: Response) -> str:

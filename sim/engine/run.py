@@ -83,7 +83,9 @@ class NodeResult:
     csr_name: str
     csr_server: str
     started: float | None
+    """When its first ``kubeadm join`` started."""
     ended: float | None
+    """When it was last done (its last join failed, or joined and the Node is Ready)."""
     marks: tuple[tuple[float, str], ...]
     """Every milestone mark in order (``phase:<name>`` for phase starts)."""
     logs: tuple[tuple[float, str, str], ...] = ()

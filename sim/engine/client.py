@@ -208,6 +208,8 @@ class HttpClient:
 
     def relay(self, endpoint: str, response: Response) -> Response:
         """Pass a watch event through the attacker that intercepts ``endpoint`` now, if any."""
+        if not self.interceptors:
+            return response
         route = self.network.route(self.source, self.group, endpoint, float(self.env.now))
         if isinstance(route, Deliver) and route.intercepted and route.to_host in self.interceptors:
             return self.interceptors[route.to_host].relay(response)

@@ -5,6 +5,9 @@ wins, and the reasons of those with no opinion are joined with newlines.
 1. ``system:masters`` may do anything (the privileged-group authorizer).
 2. A model of the Node authorizer (``NodeAuthorizerModel``).
 3. RBAC over the store's roles and bindings (rbac.py).
+Decisions are remembered per request attributes until an RBAC object
+changes (the Node authorizer's rules are static), so the many requests of one
+identity asking the same thing are answered once.
 Upstream: pkg/kubeapiserver/authorizer/config.go,
 staging/src/k8s.io/apiserver/pkg/authorization/union/union.go,
 plugin/pkg/auth/authorizer/node/node_authorizer.go,
@@ -22,6 +25,8 @@ from sim.control.store import Store
 from sim.protocol.constants import MASTERS_GROUP, NODE_USER_PREFIX, NODES_GROUP
 
 __all__ = ["Attributes", "Authorizer", "NodeAuthorizerModel", "node_identity"]
+
+_DECISIONS_KEPT = 4096
 
 
 @dataclass(frozen=True)
@@ -101,9 +106,21 @@ class Authorizer:
     def __init__(self, store: Store) -> None:
         self._node = NodeAuthorizerModel()
         self._rbac = RbacAuthorizer(store)
+        self._decisions: dict[Attributes, tuple[bool, str]] = {}
+        self._generation = -1
 
     def authorize(self, attrs: Attributes) -> tuple[bool, str]:
         """Return (allowed, reason); on denial the reason is what the 403 message appends."""
+        generation = self._rbac.current_generation()
+        if generation != self._generation or len(self._decisions) >= _DECISIONS_KEPT:
+            self._decisions.clear()
+            self._generation = generation
+        decision = self._decisions.get(attrs)
+        if decision is None:
+            decision = self._decisions[attrs] = self._decide(attrs)
+        return decision
+
+    def _decide(self, attrs: Attributes) -> tuple[bool, str]:
         if MASTERS_GROUP in attrs.user.groups:
             return True, ""
         reasons: list[str] = []

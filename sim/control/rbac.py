@@ -8,6 +8,14 @@ test the rules; the first allowing rule wins and names the binding in the
 reason. A binding whose role is missing contributes an error; if nothing
 allows, the reason is ``RBAC: <errors>`` (empty when there were none), which
 the 403 message then carries.
+
+The visit only looks at bindings that can apply: the index keeps, for every
+(kind, name) a subject names, the positions of the bindings naming it, so a
+user's candidates are those of its name and groups, visited in the same
+order as a full scan would (bindings with subjects the index cannot key are
+always candidates). A user whose name no binding names is judged by its
+groups alone, so decisions are remembered per (name when named, groups,
+request attributes) until an RBAC object changes.
 Upstream: plugin/pkg/auth/authorizer/rbac/rbac.go (RuleAllows),
 pkg/registry/rbac/validation/rule.go (VisitRulesFor, appliesToUser, describers),
 pkg/apis/rbac/v1/evaluation_helpers.go (VerbMatches, ResourceMatches, ...).
@@ -15,8 +23,9 @@ pkg/apis/rbac/v1/evaluation_helpers.go (VerbMatches, ResourceMatches, ...).
 
 from __future__ import annotations
 
+from collections import abc
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Iterator, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Iterable, Iterator, Mapping, Sequence
 
 from sim.control.store import Store
 
@@ -28,6 +37,7 @@ __all__ = ["RbacAuthorizer", "rule_allows", "rules_allow"]
 
 _RBAC_RESOURCES = frozenset({"roles", "rolebindings", "clusterroles", "clusterrolebindings"})
 _SA_PREFIX = "system:serviceaccount:"
+_DECISIONS_KEPT = 8192
 
 Obj = dict[str, Any]
 
@@ -69,12 +79,12 @@ def rule_allows(attrs: Attributes, rule: Mapping[str, Any]) -> bool:
 
 def rules_allow(attrs: Attributes, rules: Sequence[Mapping[str, Any]]) -> bool:
     """Tell whether any rule allows the request (rbac.go RulesAllow); malformed stored rules never match."""
-    return any(isinstance(r, Mapping) and rule_allows(attrs, r) for r in rules)
+    return any(isinstance(r, abc.Mapping) and rule_allows(attrs, r) for r in rules)
 
 
 def _applies_to(subject: Mapping[str, Any], user: UserInfo, namespace: str) -> bool:
     """Match one binding subject against the user (rule.go appliesToUser)."""
-    if not isinstance(subject, Mapping):
+    if not isinstance(subject, abc.Mapping):
         return False
     kind, name = subject.get("kind"), subject.get("name", "")
     if kind == "User":
@@ -94,12 +104,70 @@ def _describe_subject(subject: Mapping[str, Any], binding_namespace: str) -> str
     return f'{kind} "{name}"'
 
 
+SubjectKey = tuple[str, str]
+"""(kind, name) of a binding subject; a ServiceAccount's name is its full user name."""
+
+
+def _subject_key(subject: Any, namespace: str) -> SubjectKey | None:
+    """Return the key a subject matches users by, or None when it cannot be keyed (then always check it)."""
+    if not isinstance(subject, abc.Mapping):
+        return None
+    kind, name = subject.get("kind"), subject.get("name", "")
+    if not isinstance(name, str) or kind not in ("User", "Group", "ServiceAccount"):
+        return None
+    if kind == "ServiceAccount":
+        sa_namespace = subject.get("namespace") or namespace
+        if not isinstance(sa_namespace, str):
+            return None
+        return kind, f"{_SA_PREFIX}{sa_namespace}:{name}"
+    return kind, name
+
+
+@dataclass(frozen=True, slots=True)
+class _Bindings:
+    """Hold bindings in scan order, with the positions of those each subject key names."""
+
+    items: list[Obj]
+    by_subject: dict[SubjectKey, list[int]]
+    always: list[int]
+
+    @classmethod
+    def of(cls, items: list[Obj], namespace: str) -> _Bindings:
+        """Index bindings of one scope (``namespace`` "" for ClusterRoleBindings)."""
+        by_subject: dict[SubjectKey, list[int]] = {}
+        always: list[int] = []
+        for position, binding in enumerate(items):
+            for subject in binding.get("subjects") or ():
+                key = _subject_key(subject, namespace)
+                if key is None:
+                    always.append(position)
+                    continue
+                positions = by_subject.setdefault(key, [])
+                if not positions or positions[-1] != position:
+                    positions.append(position)
+        return cls(items, by_subject, always)
+
+    def names(self, name: str) -> bool:
+        """Tell whether a binding here may name this user (by User or ServiceAccount subject)."""
+        return bool(self.always) or ("User", name) in self.by_subject or ("ServiceAccount", name) in self.by_subject
+
+    def candidates(self, user: UserInfo) -> Iterator[Obj]:
+        """Yield, in scan order, the bindings that may have a subject applying to the user."""
+        keys: Iterable[SubjectKey] = (("User", user.name), ("ServiceAccount", user.name),
+                                      *(("Group", g) for g in user.groups))
+        positions = set(self.always)
+        for key in keys:
+            positions.update(self.by_subject.get(key, ()))
+        for position in sorted(positions):
+            yield self.items[position]
+
+
 @dataclass(frozen=True, slots=True)
 class _Index:
     """Hold the RBAC objects, rebuilt whenever one of them changes."""
 
-    cluster_bindings: list[Obj]
-    bindings_by_ns: dict[str, list[Obj]]
+    cluster_bindings: _Bindings
+    bindings_by_ns: dict[str, _Bindings]
     cluster_roles: dict[str, Obj]
     roles: dict[tuple[str, str], Obj]
 
@@ -110,10 +178,27 @@ class RbacAuthorizer:
     def __init__(self, store: Store) -> None:
         self._store = store
         self._seen = -1
-        self._index = _Index([], {}, {}, {})
+        self._index = _Index(_Bindings([], {}, []), {}, {}, {})
+        self.generation = 0
+        """Counts rebuilds of the index: a decision cached under one generation holds until the next."""
+        self._decisions: dict[tuple[Any, ...], tuple[bool, str]] = {}
 
     def authorize(self, attrs: Attributes) -> tuple[bool, str]:
         """Return (allowed, reason): ``RBAC: allowed by ...`` or ``RBAC: <errors>`` / ``""``."""
+        index = self._current()
+        user = attrs.user
+        scoped = index.bindings_by_ns.get(attrs.namespace) if attrs.namespace else None
+        named = index.cluster_bindings.names(user.name) or (scoped is not None and scoped.names(user.name))
+        key = (user.name if named else None, user.groups, attrs.verb, attrs.api_group, attrs.resource,
+               attrs.subresource, attrs.namespace, attrs.name, attrs.path)
+        decision = self._decisions.get(key)
+        if decision is None:
+            if len(self._decisions) >= _DECISIONS_KEPT:
+                self._decisions.clear()
+            decision = self._decisions[key] = self._decide(attrs)
+        return decision
+
+    def _decide(self, attrs: Attributes) -> tuple[bool, str]:
         errors: list[str] = []
         for source, rules, error in self._visit(attrs.user, attrs.namespace):
             if error:
@@ -129,7 +214,7 @@ class RbacAuthorizer:
     def _visit(self, user: UserInfo, namespace: str) -> Iterator[tuple[str, list[Obj], str]]:
         """Yield (describer, rules, error) for every binding that applies to the user (VisitRulesFor)."""
         index = self._current()
-        for binding in index.cluster_bindings:
+        for binding in index.cluster_bindings.candidates(user):
             subject = next((s for s in binding.get("subjects") or () if _applies_to(s, user, "")), None)
             if subject is None:
                 continue
@@ -140,7 +225,8 @@ class RbacAuthorizer:
             yield source, rules, error
         if not namespace:
             return
-        for binding in index.bindings_by_ns.get(namespace, ()):
+        scoped = index.bindings_by_ns.get(namespace)
+        for binding in scoped.candidates(user) if scoped is not None else ():
             subject = next((s for s in binding.get("subjects") or () if _applies_to(s, user, namespace)), None)
             if subject is None:
                 continue
@@ -178,10 +264,17 @@ class RbacAuthorizer:
             for rb in self._store.iter("rolebindings"):
                 by_ns.setdefault(rb["metadata"].get("namespace", ""), []).append(rb)
             self._index = _Index(
-                cluster_bindings=list(self._store.iter("clusterrolebindings")),
-                bindings_by_ns=by_ns,
+                cluster_bindings=_Bindings.of(list(self._store.iter("clusterrolebindings")), ""),
+                bindings_by_ns={ns: _Bindings.of(items, ns) for ns, items in by_ns.items()},
                 cluster_roles={r["metadata"]["name"]: r for r in self._store.iter("clusterroles")},
                 roles={(r["metadata"].get("namespace", ""), r["metadata"]["name"]): r
                        for r in self._store.iter("roles")},
             )
+            self.generation += 1
+            self._decisions.clear()
         return self._index
+
+    def current_generation(self) -> int:
+        """Return the generation of the index after catching up with the store."""
+        self._current()
+        return self.generation

@@ -13,6 +13,7 @@ Upstream: staging/src/k8s.io/apiserver/pkg/endpoints/request/requestinfo.go.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import Mapping
 
@@ -49,7 +50,16 @@ def is_watch(query: Mapping[str, str]) -> bool:
 
 
 def parse_request_info(method: str, path: str, query: Mapping[str, str]) -> RequestInfo:
-    """Return the request attributes for a method, path and query (RequestInfoFactory.NewRequestInfo)."""
+    """Return the request attributes for a method, path and query (RequestInfoFactory.NewRequestInfo).
+
+    The answer depends on nothing else, and the same requests recur, so it is remembered.
+    """
+    return _parse(method, path, tuple(query.items()))
+
+
+@functools.lru_cache(maxsize=4096)
+def _parse(method: str, path: str, items: tuple[tuple[str, str], ...]) -> RequestInfo:
+    query = dict(items)
     non_resource = RequestInfo(is_resource_request=False, path=path, verb=method.lower())
     parts = [p for p in path.strip("/").split("/")] if path.strip("/") else []
     if len(parts) < 3 or parts[0] not in ("api", "apis"):

@@ -284,7 +284,17 @@ def _parse_yaml(text: str | bytes) -> Any:
 
 
 def load(text: str | bytes) -> Kubeconfig:
-    """Parse a kubeconfig as ``clientcmd.Load`` does; empty input gives an empty config."""
+    """Parse a kubeconfig as ``clientcmd.Load`` does; empty input gives an empty config.
+
+    A workflow reads the same few files again and again (kubeadm polls
+    kubelet.conf every second), so results are remembered per text; the
+    result is frozen and never changed by its readers. Errors are raised anew.
+    """
+    return _load(text)
+
+
+@functools.lru_cache(maxsize=1024)
+def _load(text: str | bytes) -> Kubeconfig:
     try:
         doc = _parse_yaml(text)
     except yaml.MarkedYAMLError as exc:

@@ -268,7 +268,7 @@ def issue(ca_cert: x509.Certificate, ca_key: PrivateKey, request: ModeledRequest
 
 
 def _time(value: Any) -> datetime:
-    return datetime.strptime(str(value), _TIME).replace(tzinfo=timezone.utc)
+    return datetime.fromisoformat(str(value)).astimezone(timezone.utc)
 
 
 @functools.lru_cache(maxsize=4096)

@@ -6,6 +6,10 @@ Why: joinsim reports the very messages a joining node or a client would print
 checks, key usage and host name matching follow Go's rules rather than
 OpenSSL's, and PEM bundles are read as client-go's certutil reads them.
 
+Every node of a run presents the same CA bundle and checks the same serving
+certificate, so parsed bundles and signature checks (pure functions of the
+certificates) are remembered.
+
 Upstream: Go crypto/x509 verify.go (Verify, VerifyHostname, error texts),
 x509.go (CheckSignatureFrom), encoding/pem (Decode), client-go
 util/cert/pem.go (ParseCertsPEM), pkg/controller/certificates/authority/
@@ -16,6 +20,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import ipaddress
 import re
 from datetime import datetime, timezone
@@ -103,6 +108,11 @@ def signature_error(signature: bytes, data: bytes, public_key: object) -> str | 
 
 def parse_certs_pem(data: bytes) -> list[x509.Certificate]:
     """Parse every header-less CERTIFICATE block, as client-go certutil.ParseCertsPEM does."""
+    return list(_parse_certs_pem(data))
+
+
+@functools.lru_cache(maxsize=256)
+def _parse_certs_pem(data: bytes) -> tuple[x509.Certificate, ...]:
     certs = []
     for kind, has_headers, der in pem_blocks(data):
         if kind != "CERTIFICATE" or has_headers:
@@ -113,7 +123,7 @@ def parse_certs_pem(data: bytes) -> list[x509.Certificate]:
             raise CryptoError("x509: malformed certificate") from exc
     if not certs:
         raise CryptoError("data does not contain any valid RSA or ECDSA certificates")
-    return certs
+    return tuple(certs)
 
 
 def verify_signed_by(cert: x509.Certificate, ca_cert: x509.Certificate) -> bool:
@@ -137,6 +147,7 @@ def _ext(cert: x509.Certificate, cls: type[x509.ExtensionType]) -> x509.Extensio
         return None
 
 
+@functools.lru_cache(maxsize=4096)
 def _check_signature_from(cert: x509.Certificate, parent: x509.Certificate) -> str | None:
     """Mirror Go's Certificate.CheckSignatureFrom, including the parent's CA constraints."""
     bc, ku = _ext(parent, x509.BasicConstraints), _ext(parent, x509.KeyUsage)
@@ -153,20 +164,11 @@ def verify_chain(cert: x509.Certificate, roots: Sequence[x509.Certificate], now:
     err = _validity_error(cert, now)
     if err:
         return err
-    chain_root = cert if any(r.public_bytes(serialization.Encoding.DER) == cert.public_bytes(
-        serialization.Encoding.DER) for r in roots) else None
+    is_root, candidates = _candidate_roots(cert, tuple(roots))
+    chain_root = cert if is_root else None
     if chain_root is None:
-        aki = _ext(cert, x509.AuthorityKeyIdentifier)
-        kid = aki.key_identifier if isinstance(aki, x509.AuthorityKeyIdentifier) else None
-        ranked = []
-        for root in roots:
-            if root.subject.public_bytes() != cert.issuer.public_bytes():
-                continue
-            ski = _ext(root, x509.SubjectKeyIdentifier)
-            digest = ski.digest if isinstance(ski, x509.SubjectKeyIdentifier) else None
-            ranked.append((0 if digest == kid else 1 if (digest is None) != (kid is None) else 2, root))
         hint: tuple[str, x509.Certificate] | None = None
-        for _, root in sorted(ranked, key=lambda item: item[0]):
+        for root in candidates:
             err = _check_signature_from(cert, root) or _validity_error(root, now)
             if err is None:
                 chain_root = root
@@ -181,6 +183,31 @@ def verify_chain(cert: x509.Certificate, roots: Sequence[x509.Certificate], now:
             if isinstance(eku, x509.ExtendedKeyUsage) and wanted not in eku and EXT_KEY_USAGES["any"][1] not in eku:
                 return "x509: certificate specifies an incompatible key usage"
     return None
+
+
+@functools.lru_cache(maxsize=1024)
+def _candidate_roots(cert: x509.Certificate,
+                     roots: tuple[x509.Certificate, ...]) -> tuple[bool, tuple[x509.Certificate, ...]]:
+    """Return whether ``cert`` is itself a root, and the roots that may have issued it, best first.
+
+    Go ranks the roots whose subject is the issuer by key identifiers
+    (matching, then one missing, then mismatching); none of this depends on
+    the time, so it is worked out once per certificate and bundle.
+    """
+    der = cert.public_bytes(serialization.Encoding.DER)
+    if any(r.public_bytes(serialization.Encoding.DER) == der for r in roots):
+        return True, ()
+    aki = _ext(cert, x509.AuthorityKeyIdentifier)
+    kid = aki.key_identifier if isinstance(aki, x509.AuthorityKeyIdentifier) else None
+    ranked = []
+    issuer = cert.issuer.public_bytes()
+    for root in roots:
+        if root.subject.public_bytes() != issuer:
+            continue
+        ski = _ext(root, x509.SubjectKeyIdentifier)
+        digest = ski.digest if isinstance(ski, x509.SubjectKeyIdentifier) else None
+        ranked.append((0 if digest == kid else 1 if (digest is None) != (kid is None) else 2, root))
+    return False, tuple(root for _, root in sorted(ranked, key=lambda item: item[0]))
 
 
 def _unknown_authority(hint: tuple[str, x509.Certificate] | None) -> str:
@@ -217,6 +244,11 @@ def _match_hostnames(pattern: str, host: str) -> bool:
 
 def verify_hostname(cert: x509.Certificate, host: str) -> str | None:
     """Check a host name or IP against the SANs as Go's VerifyHostname does; return its error text or None."""
+    return _verify_hostname(cert, host)
+
+
+@functools.lru_cache(maxsize=1024)
+def _verify_hostname(cert: x509.Certificate, host: str) -> str | None:
     dns, _, ips, _ = request_sans(cert)
     candidate = host[1:-1] if len(host) >= 3 and host[0] == "[" and host[-1] == "]" else host
     try:

@@ -253,10 +253,17 @@ def test_control_plane_join_downloads_certs_and_marks_the_node() -> None:
                                 "\"kube-system\" Namespace. This Secret might have expired. Please, run `kubeadm init "
                                 "phase upload-certs --upload-certs` on a control plane to generate a new one",
                      id="invalid: kubeadm-certs older than 2 h"),
+        pytest.param("no-endpoint", "error execution phase preflight: \nOne or more conditions for hosting a new "
+                                    "control plane instance is not satisfied.\n\nunable to add a new control plane "
+                                    "instance a cluster that doesn't have a stable controlPlaneEndpoint address\n\n"
+                                    "Please ensure that:\n* The cluster has a stable controlPlaneEndpoint address.\n"
+                                    "* The certificates that must be shared among control plane instances are "
+                                    "provided.\n\n",
+                     id="invalid: cluster initialised without a controlPlaneEndpoint"),
     ],
 )
 def test_control_plane_join_failures(mutate: str, expected: str) -> None:
-    plane, token, harness = make_cluster(control_plane_endpoint=ENDPOINT)
+    plane, token, harness = make_cluster(control_plane_endpoint=None if mutate == "no-endpoint" else ENDPOINT)
     key = plane.upload_certs(harness.now, harness.rng)
     if mutate == "wrong-key":
         key = "ab" * 32

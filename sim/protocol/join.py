@@ -15,6 +15,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Callable, Generator
 
+import yaml
+
 from sim.protocol import constants as C
 from sim.protocol import discovery_file, pins, preflight, preflight_control_plane, x509verify
 from sim.protocol.commands import Command, InspectNode, KubeletState, KubeletStatus, Log, Mark
@@ -159,12 +161,27 @@ def run_preflight(cfg: JoinConfiguration, state: JoinState) -> Generator[Command
     if cfg.control_plane:
         yield Log(text="[preflight] Running pre-flight checks before initializing the new control plane instance")
         cp_results = preflight_control_plane.control_plane_checks(
-            facts, bind_port=cfg.bind_port, certificate_key_given=bool(cfg.certificate_key))
+            facts, bind_port=cfg.bind_port, certificate_key_given=bool(cfg.certificate_key),
+            has_control_plane_endpoint=_has_control_plane_endpoint(result))
         cp_report = preflight.run_checks(cp_results, preflight.parse_ignore_errors(cfg.ignore_preflight_errors))
         for line in cp_report.lines:
             yield Log(text=line, stream="stderr" if cp_report.error else "stdout")
         if cp_report.error is not None:
             raise cp_report.error
+
+
+def _has_control_plane_endpoint(kubeadm_config: Any) -> bool:
+    """Say whether the uploaded ClusterConfiguration names a stable ``controlPlaneEndpoint``.
+
+    kubeadm reads it from the ``kubeadm-config`` ConfigMap before its second
+    preflight pass (cmd/kubeadm/app/cmd/phases/join/preflight.go).
+    """
+    text = ((kubeadm_config or {}).get("data") or {}).get(C.CLUSTER_CONFIGURATION_KEY, "")
+    try:
+        doc = yaml.safe_load(text) if isinstance(text, str) else None
+    except yaml.YAMLError:
+        return False
+    return isinstance(doc, dict) and bool(doc.get("controlPlaneEndpoint"))
 
 
 def _discover(cfg: JoinConfiguration) -> Generator[Command, Any, Discovered]:

@@ -45,7 +45,8 @@ CLUSTER_INFO_PATH = f"/api/v1/namespaces/{CLUSTER_INFO_NAMESPACE}/configmaps/{CL
 # RFC 9110 section 7.6.1 connection-specific fields, plus the ones aiohttp recomputes.
 _HOP_BY_HOP = frozenset({"connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te", "trailer",
                          "transfer-encoding", "upgrade", "host", "content-length"})
-UPSTREAM_TIMEOUT = 30.0
+UPSTREAM_CONNECT_TIMEOUT = 10.0
+"""Seconds to reach the upstream; a forwarded answer itself may stream for as long as it lasts (watches)."""
 
 
 @dataclass(slots=True, kw_only=True)
@@ -102,8 +103,9 @@ class MitmProxy:
             names, ips = _sans(host.strip("[]"))
             serving = pki.create_serving_cert(ca, common_name="kube-apiserver", dns_names=names, ip_addresses=ips,
                                               now=now, key_type=self.options.ca_key_type)
-            self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=UPSTREAM_TIMEOUT),
-                                                  auto_decompress=False, skip_auto_headers=("User-Agent",))
+            timeout = aiohttp.ClientTimeout(total=None, connect=UPSTREAM_CONNECT_TIMEOUT)
+            self._session = aiohttp.ClientSession(timeout=timeout, auto_decompress=False,
+                                                  skip_auto_headers=("User-Agent",))
             app = web.Application(client_max_size=0)
             app.router.add_route("*", "/{tail:.*}", self._handle)
             self._runner = web.AppRunner(app, handle_signals=False, access_log=None, shutdown_timeout=1.0)

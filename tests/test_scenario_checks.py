@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 import pytest
 
-from sim.engine import TimeSeries
+from sim.engine import AttackerResult, JoinRecord, TimeSeries
 from sim.report.record import NodeRecord, ResultFile, ServerRecord
 from sim.scenario import parse_document
 from sim.scenario.bounds import COUNT, DURATION, RATE, Bound, BoundKind, Unit
@@ -105,9 +106,10 @@ def checks(expect: dict[str, Any], run: ResultFile = RUN) -> list[tuple[str, str
                      id="valid: throughput"),
         pytest.param({"invariants": ["every-node-finished", "pinned-nodes-trust-only-the-cluster-ca"]},
                      [("expect.invariants.every-node-finished",
-                       "every node finished (joined or failed) before the run ended", "broken by 1 node(s): c-1", False),
-                      ("expect.invariants.pinned-nodes-trust-only-the-cluster-ca", "no pinned node trusted a foreign CA",
-                       "held", True)], id="valid: invariants"),
+                       "every node finished (joined or failed) before the run ended", "broken by 1 node(s): c-1",
+                       False),
+                      ("expect.invariants.pinned-nodes-trust-only-the-cluster-ca",
+                       "no pinned node trusted a foreign CA", "held", True)], id="valid: invariants"),
     ],
 )
 def test_expectations(expect: dict[str, Any], expected: list[tuple[str, str, str, bool]]) -> None:
@@ -140,3 +142,35 @@ def test_invariants_find_the_node_that_breaks_them(invariant: str, bad: NodeReco
 )
 def test_statistics(name: str, value: float) -> None:
     assert statistic(name, [4.0, 1.0, 3.0, 2.0]) == pytest.approx(value)
+
+
+def test_attacker_expectations() -> None:
+    mallory = AttackerResult(name="mallory", kind="mitm", ca_pin="sha256:evil", intercepted=30, victims=("a-1",),
+                             identities=("system:node:a-1",))
+    run = dataclasses.replace(result(node("a-1", "a", pin="sha256:evil", pinned=False), node("a-2", "a")),
+                              attackers=(mallory,))
+    groups = [{"name": "a", "count": 2}]
+    scenario = parse_document({"nodes": groups, "attackers": [{"mitm": {"name": "mallory", "group": "a"}}],
+                               "expect": {"attackers": {"mallory": {"trusted_by": 1, "identities": ">= 2",
+                                                                    "node_registered": False,
+                                                                    "error_contains": "EOF"}}}},
+                              "t.yaml", default_name="t")
+    assert [(c.path, c.expected, c.actual, c.ok) for c in check_expectations(scenario.get(EXPECT), run)] == [
+        ("expect.attackers.mallory.identities", ">= 2", "1", False),
+        ("expect.attackers.mallory.trusted_by", "1", "1", True),
+        ("expect.attackers.mallory.node_registered", "false", "false", True),
+        ("expect.attackers.mallory.error_contains", "'EOF'", "''", False)]
+
+
+def test_errors_of_earlier_joins() -> None:
+    first = JoinRecord(started=0.0, ended=1.0, joined=True, phase="", error="")
+    again = JoinRecord(started=30.0, ended=30.0, joined=False, phase="preflight",
+                       error="error execution phase preflight: preflight checks failed")
+    rejoined = dataclasses.replace(node("a-1", "a"), joins=(first, again, first))
+    expect = {"errors": [{"group": "a", "contains": "preflight checks failed", "joins": "any", "count": 1},
+                         {"group": "a", "contains": "preflight checks failed"}]}
+    assert checks(expect, result(rejoined)) == [
+        ("expect.errors[0]", "1 failed joins of a print an error containing 'preflight checks failed'",
+         "1 of 1 failed joins", True),
+        ("expect.errors[1]", "all (0) failed nodes of a print an error containing 'preflight checks failed'",
+         "0 of 0 failed nodes", False)]

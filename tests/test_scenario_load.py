@@ -26,8 +26,8 @@ def write(tmp_path: pathlib.Path, text: str, name: str = "s.yaml") -> str:
     [
         pytest.param("nodes: [\n", "s.yaml: line 2, column 1: expected the node content, but found '<stream end>'",
                      id="invalid: unclosed list"),
-        pytest.param("nodes:\n  - name: w\n    count: 2\n    count: 3\n", "s.yaml: line 4, column 5: duplicate key 'count'",
-                     id="invalid: duplicate key"),
+        pytest.param("nodes:\n  - name: w\n    count: 2\n    count: 3\n",
+                     "s.yaml: line 4, column 5: duplicate key 'count'", id="invalid: duplicate key"),
         pytest.param("a: b: c\n", "s.yaml: line 1, column 5: mapping values are not allowed here",
                      id="invalid: bad mapping"),
     ],

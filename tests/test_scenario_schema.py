@@ -10,7 +10,7 @@ import pytest
 from sim.crypto import crypto_backend
 from sim.engine import AllAtOnce, PoissonArrivals, UniformArrivals
 from sim.engine.latency import LogNormal
-from sim.scenario import ScenarioError, engine_config, parse_document, resolved
+from sim.scenario import SECTIONS, ScenarioError, engine_config, parse_document, resolved
 from sim.scenario.sections.nodes import UNSAFE_WITHOUT_HASHES
 
 NODES = [{"name": "w", "count": 2}]
@@ -33,9 +33,9 @@ def problems(doc: Any) -> list[str]:
                       "mitm.yaml: nodes[0].count: is required"], id="invalid: misspelt key, did you mean"),
         pytest.param({"nodez": NODES}, ["mitm.yaml: nodez: unknown field (did you mean 'nodes'?)",
                                         "mitm.yaml: nodes: is required"], id="invalid: misspelt section"),
-        pytest.param({"nodes": NODES, "cluster": {"zzz": 1}},
-                     ["mitm.yaml: cluster.zzz: unknown field (known: ca_key_type, endpoint, group, kubernetes_version, "
-                      "name, token_ttl)"], id="invalid: unknown key, nothing close"),
+        pytest.param({"nodes": NODES, "apiserver": {"zzz": 1}},
+                     ["mitm.yaml: apiserver.zzz: unknown field (known: cores, max_mutating_requests_inflight, "
+                      "max_requests_inflight, request_timeout)"], id="invalid: unknown key, nothing close"),
         pytest.param({"nodes": NODES, "cluster": {"token_ttl": "5d"}},
                      ['mitm.yaml: cluster.token_ttl: time: unknown unit "d" in duration "5d"'],
                      id="invalid: Go's duration error"),
@@ -103,8 +103,42 @@ def problems(doc: Any) -> list[str]:
                      ["mitm.yaml: expect.outcomes.v: unknown group 'v' (known: all, w)",
                       "mitm.yaml: expect.errors[0].group: unknown group 'u' (known: all, w)"],
                      id="invalid: expect names unknown groups"),
-        pytest.param([1, 2], ["mitm.yaml: must be a mapping of sections (name, description, run, cluster, apiserver, "
-                              "controllers, network, nodes, expect)"], id="invalid: not a mapping"),
+        pytest.param({"nodes": NODES, "cluster": {"tokens": [{"token": "abc"}, {"token": "abcdef.0123456789abcdef",
+                                                                               "usages": ["signing", "typing"]}]}},
+                     ["mitm.yaml: cluster.tokens[0]: token 'abc': the bootstrap token \"abc\" was not of the form "
+                      + '"' + r"\\A([a-z0-9]{6})\\.([a-z0-9]{16})\\z" + '"',
+                      "mitm.yaml: cluster.tokens[1]: token 'abcdef.0123456789abcdef': invalid bootstrap token usage "
+                      "string: typing, valid usage options: signing,authentication"],
+                     id="invalid: a malformed token, kubeadm's text"),
+        pytest.param({"nodes": NODES, "attackers": [{"mitm": {"name": "w", "group": "v"}},
+                                                    {"token_thief": {"name": "eve"}}, {"spy": {}}]},
+                     ["mitm.yaml: attackers[1].token_thief.victim: is required",
+                      "mitm.yaml: attackers[2].spy: unknown field (known: csr_flooder, mitm, token_thief)"],
+                     id="invalid: attackers"),
+        pytest.param({"nodes": NODES, "attackers": [{"mitm": {"name": "w", "group": "v"}}]},
+                     ["mitm.yaml: attackers[0].mitm.name: 'w' is taken: attackers, node groups and the control "
+                      "plane's group each need a name of their own",
+                      "mitm.yaml: attackers[0].mitm.group: no node group named 'v' (known: w)"],
+                     id="invalid: attacker names and victims, checked across sections"),
+        pytest.param({"nodes": NODES, "admin": [{"reset_node": {"at": "1m"}}, {"rejoin_node": {"at": "1m", "node": "w-9"}},
+                                                {"approve_csrs": {"at": "1s", "group": "v"}}]},
+                     ["mitm.yaml: admin[0].reset_node: give exactly one of node and group"],
+                     id="invalid: an admin action without a target"),
+        pytest.param({"nodes": NODES, "admin": [{"rejoin_node": {"at": "1m", "node": "w-9"}},
+                                                {"approve_csrs": {"at": "1s", "group": "v"}}]},
+                     ["mitm.yaml: admin[0].rejoin_node.node: no node named 'w-9' (nodes are <group>-<n>)",
+                      "mitm.yaml: admin[1].approve_csrs.group: no node group named 'v' (known: w)"],
+                     id="invalid: admin targets, checked across sections"),
+        pytest.param({"nodes": [{"name": "w", "count": 1, "join": {"certificate_key": "ab"}, "machine": {
+            "files": ["etc/kubernetes/kubelet.conf"]}}]},
+                     ["mitm.yaml: nodes[0].join: a certificate_key is for control-plane joins (set control_plane)",
+                      "mitm.yaml: nodes[0].machine: machine files must be absolute paths"],
+                     id="invalid: join and machine settings the engine refuses"),
+        pytest.param({"nodes": NODES, "expect": {"attackers": {"eve": {"identities": 1}}}},
+                     ["mitm.yaml: expect.attackers.eve: no attacker named 'eve' (known: none)"],
+                     id="invalid: expectations of an unknown attacker"),
+        pytest.param([1, 2], ["mitm.yaml: must be a mapping of sections (name, description, "
+                              + ", ".join(s.key for s in SECTIONS) + ")"], id="invalid: not a mapping"),
         pytest.param({"name": "a b", "nodes": NODES},
                      ["mitm.yaml: name: must be letters, digits, '.', '_' or '-' (got 'a b')"], id="invalid: name"),
     ],
@@ -123,8 +157,11 @@ def test_defaults_are_filled_and_recorded_in_the_file_spelling() -> None:
     scenario = parse_document({"nodes": [{"name": "w", "count": 2}]}, "x.yaml", default_name="x")
     out = resolved(scenario)
     assert out["name"] == "x" and out["description"] == ""
-    assert out["cluster"] == {"endpoint": "10.0.0.1:6443", "name": "control-plane", "group": "control-plane",
-                              "ca_key_type": "rsa", "token_ttl": "24h0m0s", "kubernetes_version": "current"}
+    assert out["cluster"] == {
+        "endpoint": "10.0.0.1:6443", "name": "control-plane", "group": "control-plane", "ca_key_type": "rsa",
+        "token": "auto", "token_ttl": "24h0m0s", "tokens": [], "kubernetes_version": "current", "autoapprove": True,
+        "public_cluster_info": True, "anonymous_auth": True, "control_plane_endpoint": False, "upload_certs": False,
+        "certificate_key": "auto", "existing_nodes": []}
     assert out["apiserver"] == {"cores": 2, "max_requests_inflight": 400, "max_mutating_requests_inflight": 200,
                                 "request_timeout": "1m0s"}
     assert out["controllers"]["kube_api_qps"] == 20.0 and out["controllers"]["kube_api_burst"] == 30

@@ -4,7 +4,8 @@ How this works: ``ResultFile`` holds what a report needs and nothing that
 varies between runs of the same scenario and seed, except ``wall_time``:
 the resolved scenario, the seed, joinsim's version, every node's record
 (outcome, kubeadm's error text, whom it trusts, where its CSR went, every
-milestone), every server's time series, the checked expectations, and the
+milestone, every join it ran), every server's time series, what each
+attacker did and got, the admin's actions, the checked expectations, and the
 events and log lines of one chosen node (for its sequence diagram). The file
 is written with one top-level field per line and one node per line, so the
 wall time sits on a line of its own and the rest of the file is
@@ -18,7 +19,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
-from sim.engine import JoinRecord, NodeResult, ServerResult, TimeSeries
+from sim.engine import AdminRecord, AttackerResult, JoinRecord, NodeResult, ServerResult, TimeSeries
 from sim.fileutil import write_atomic
 
 __all__ = ["FORMAT", "CheckRecord", "NodeRecord", "ResultFile", "ServerRecord", "fail_time", "join_time",
@@ -82,6 +83,8 @@ class ResultFile:
     sequence: tuple[Event, ...] = ()
     logs: tuple[tuple[float, str, str], ...] = ()
     checks: tuple[CheckRecord, ...] = ()
+    attackers: tuple[AttackerResult, ...] = ()
+    admin: tuple[AdminRecord, ...] = ()
     wall_time: float = field(default=0.0, compare=False)
 
     @property
@@ -103,6 +106,8 @@ class ResultFile:
             "counts": dict(self.counts), "scenario": self.scenario, "trace_node": self.trace_node,
             "sequence": [[t, source, event, dict(attrs)] for t, source, event, attrs in self.sequence],
             "logs": [list(line) for line in self.logs],
+            "attackers": [dataclasses.asdict(a) for a in self.attackers],
+            "admin": [dataclasses.asdict(a) for a in self.admin],
             "servers": [{"name": s.name, "requests": s.requests, "rejected_429": s.rejected_429,
                          "interval": s.series.interval, "times": list(s.series.times),
                          "columns": {k: list(v) for k, v in sorted(s.series.columns.items())}} for s in self.servers],
@@ -135,6 +140,9 @@ class ResultFile:
                 checks=tuple(CheckRecord(path=p, expected=e, actual=a, ok=ok) for p, e, a, ok in doc["checks"]),
                 sequence=tuple((t, s, e, a) for t, s, e, a in doc["sequence"]),
                 logs=tuple((t, s, x) for t, s, x in doc["logs"]),
+                attackers=tuple(AttackerResult(**{**a, "victims": tuple(a["victims"]),
+                                                  "identities": tuple(a["identities"])}) for a in doc["attackers"]),
+                admin=tuple(AdminRecord(**{**a, "lines": tuple(a["lines"])}) for a in doc["admin"]),
                 servers=tuple(ServerRecord(name=s["name"], requests=s["requests"], rejected_429=s["rejected_429"],
                                            series=TimeSeries(interval=s["interval"], times=tuple(s["times"]),
                                                              columns={k: tuple(v) for k, v in s["columns"].items()}))

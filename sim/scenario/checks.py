@@ -58,14 +58,42 @@ def _outcomes(spec: ExpectSpec, result: ResultFile) -> Iterable[CheckRecord]:
 
 def _errors(spec: ExpectSpec, result: ResultFile) -> Iterable[CheckRecord]:
     for index, error in enumerate(spec.errors):
-        failed = [n for n in _members(result, error.group) if outcome(n) == "failed"]
-        matching = sum(error.contains in n.error for n in failed)
-        ok = error.count.holds(matching, len(failed)) and (error.count.value is not None or matching > 0)
-        others = sorted({n.error for n in failed if error.contains not in n.error})
-        actual = f"{matching} of {len(failed)} failed nodes" + (f"; another error: {others[0]}" if others else "")
+        members = _members(result, error.group)
+        if error.joins == "last":
+            texts = [n.error for n in members if outcome(n) == "failed"]
+        else:
+            texts = [j.error for n in members for j in (n.joins or ()) if j.ended is not None and not j.joined]
+        matching = sum(error.contains in text for text in texts)
+        ok = error.count.holds(matching, len(texts)) and (error.count.value is not None or matching > 0)
+        others = sorted({text for text in texts if error.contains not in text})
+        what = "failed nodes" if error.joins == "last" else "failed joins"
+        actual = f"{matching} of {len(texts)} {what}" + (f"; another error: {others[0]}" if others else "")
         yield CheckRecord(path=f"expect.errors[{index}]", ok=ok, actual=actual,
-                          expected=f"{_expected(error.count, len(failed))} failed nodes of {error.group} print an "
+                          expected=f"{_expected(error.count, len(texts))} {what} of {error.group} print an "
                                    f"error containing {error.contains!r}")
+
+
+def _attackers(spec: ExpectSpec, result: ResultFile) -> Iterable[CheckRecord]:
+    found = {a.name: a for a in result.attackers}
+    for name, want in spec.attackers:
+        got = found.get(name)
+        pin = got.ca_pin if got is not None else ""
+        trusting = sum(bool(pin) and n.trusted_ca_pin == pin for n in result.nodes)
+        for field in ("intercepted", "victims", "csrs_created", "csrs_failed", "identities", "trusted_by"):
+            bound: Bound | None = getattr(want, field)
+            if bound is not None:
+                value = trusting if field == "trusted_by" else getattr(got, field, 0) if got is not None else 0
+                actual = len(value) if isinstance(value, tuple) else int(value)
+                yield CheckRecord(path=f"expect.attackers.{name}.{field}", expected=bound.text(), actual=str(actual),
+                                  ok=bound.holds(actual))
+        if want.node_registered is not None:
+            registered = bool(got and got.node_registered)
+            yield CheckRecord(path=f"expect.attackers.{name}.node_registered", ok=registered == want.node_registered,
+                              expected=str(want.node_registered).lower(), actual=str(registered).lower())
+        if want.error_contains is not None:
+            error = got.error if got is not None else ""
+            yield CheckRecord(path=f"expect.attackers.{name}.error_contains", expected=repr(want.error_contains),
+                              actual=repr(error), ok=want.error_contains in error)
 
 
 def _times(key: str, bounds: TimeBounds, result: ResultFile) -> Iterable[CheckRecord]:
@@ -82,7 +110,7 @@ def _times(key: str, bounds: TimeBounds, result: ResultFile) -> Iterable[CheckRe
 def check_expectations(spec: ExpectSpec, result: ResultFile) -> tuple[CheckRecord, ...]:
     """Return one check per statement of the ``expect`` block (module docstring)."""
     checks = [*_outcomes(spec, result), *_errors(spec, result), *_times("join_time", spec.join_time, result),
-              *_times("failure_time", spec.failure_time, result)]
+              *_times("failure_time", spec.failure_time, result), *_attackers(spec, result)]
     if spec.throughput is not None:
         rate = throughput(result.nodes)
         checks.append(CheckRecord(path="expect.throughput", expected=spec.throughput.text(), actual=format_rate(rate),

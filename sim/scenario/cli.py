@@ -26,6 +26,8 @@ from sim.scenario.tree import Scenario
 
 __all__ = ["add_parsers", "default_library", "run"]
 
+WIDE = 120
+"""Columns of the summary when it goes to a file or a pipe (a terminal gives its own width)."""
 PROGRESS_AFTER = 0.5
 """Seconds of wall time before a progress bar appears (short runs print none)."""
 
@@ -52,10 +54,13 @@ def add_parsers(sub: Any) -> None:
     p.add_argument("--no-plots", action="store_true", help="skip the figures (faster)")
     p = sub.add_parser("report", help="redraw a result file's summary and plots",
                        description="Print the summary of a result.json and redraw its plots.")
-    p.add_argument("result", metavar="RESULT", help="a result.json written by joinsim run")
+    p.add_argument("result", metavar="RESULT", help="a result.json written by joinsim run, or a directory written "
+                                                     "by joinsim sweep")
     p.add_argument("--out", metavar="DIR", help="where the plots go (default: beside the result)")
     p.add_argument("--trace", metavar="FILE", help="also write a Chrome/Perfetto trace (from the stored events)")
     p.add_argument("--no-plots", action="store_true", help="only print the summary")
+    from sim.sweep.cli import add_report_options
+    add_report_options(p)
     p = sub.add_parser("list", help="list the scenario library with one-line descriptions",
                        description="List the scenario files of a directory (default: the library).")
     p.add_argument("directory", nargs="?", metavar="DIR", help="directory of scenario files")
@@ -63,7 +68,7 @@ def add_parsers(sub: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Carry out ``run``, ``report`` or ``list``; return the exit code (module docstring)."""
-    console = Console(highlight=False)
+    console = Console(highlight=False, width=None if sys.stdout.isatty() else WIDE)
     if args.command == "list":
         return _list(args.directory or default_library(), console)
     if args.command == "report":
@@ -131,6 +136,7 @@ def _run(args: argparse.Namespace, console: Console) -> int:
     if isinstance(loaded, int):
         return loaded
     failed = False
+    records: list[ResultFile] = []
     for scenario in loaded:
         progress = _LazyProgress(scenario.name)
         try:
@@ -149,6 +155,10 @@ def _run(args: argparse.Namespace, console: Console) -> int:
             write_trace(record, outcome.result.events, path)
             console.print(f"trace: {path}")
         failed = failed or not record.passed
+        records.append(record)
+    if len(records) > 1:
+        from sim.report.table import print_runs
+        print_runs(records, console)
     return 1 if failed else 0
 
 
@@ -164,6 +174,9 @@ def _show(record: ResultFile, console: Console, directory: str, plots: bool) -> 
 
 
 def _report(args: argparse.Namespace, console: Console) -> int:
+    if os.path.isdir(args.result):
+        from sim.sweep.cli import report_directory
+        return report_directory(args, console)
     try:
         with open(args.result, "rb") as handle:
             record = ResultFile.loads(handle.read())

@@ -6,8 +6,9 @@ declarations, so each record is described once, by its own class. Parsing a
 mapping reports unknown keys (with a did-you-mean), missing required
 fields and every bad value, and goes on after a problem, so one pass finds
 them all. A record class may define ``resolved()`` (fill a default that
-depends on other fields) and ``problems()`` (checks across its fields,
-as ``(field, message)`` pairs). ``ListOf``, ``MapOf`` and ``OneOf`` compose
+depends on other fields), ``problems()`` (checks across its fields, as
+``(field, message)`` pairs) and ``build()`` (make the engine's object; a
+ValueError it raises is reported with the engine's own message). ``ListOf``, ``MapOf`` and ``OneOf`` compose
 kinds; every kind can ``dump`` its value back to the scenario's spelling.
 """
 
@@ -20,7 +21,7 @@ from typing import Any, Mapping
 from sim.scenario.kinds import Kind
 from sim.scenario.problems import INVALID, Path, Problem, did_you_mean, got
 
-__all__ = ["ListOf", "MapOf", "OneOf", "Record", "doc_of", "kind_of", "option", "options_of"]
+__all__ = ["ListOf", "MapOf", "Maybe", "OneOf", "Record", "doc_of", "kind_of", "option", "options_of"]
 
 
 def option(kind: Kind, doc: str, default: Any = dataclasses.MISSING) -> Any:
@@ -87,6 +88,12 @@ class Record:
         checks = getattr(value, "problems", None)
         found = [Problem(path=(*path, key) if key else path, message=message) for key, message in (
             checks() if checks is not None else ())]
+        build = getattr(value, "build", None)
+        if not found and build is not None:
+            try:
+                build()
+            except ValueError as err:  # what the engine's own object refuses, in its words
+                found.append(Problem(path=path, message=str(err)))
         problems.extend(found)
         return INVALID if found else value
 
@@ -165,9 +172,29 @@ class OneOf:
             self.variants) + f" {got(raw)}"))
         return INVALID
 
+    def variant_of(self, value: Any) -> str:
+        """Return the name of the variant a value is."""
+        for key, record in self.variants.items():
+            if type(value) is record.cls:
+                return key
+        raise TypeError(f"{value!r} is none of the variants {', '.join(self.variants)}")
+
     def dump(self, value: Any) -> object:
         """Return ``{variant: fields}``."""
-        for key, record in self.variants.items():
-            if isinstance(value, record.cls):
-                return {key: record.dump(value)}
-        raise TypeError(f"{value!r} is none of the variants {', '.join(self.variants)}")
+        key = self.variant_of(value)
+        return {key: self.variants[key].dump(value)}
+
+
+@dataclass(frozen=True, slots=True)
+class Maybe:
+    """Parse a value of one kind, or ``null`` for "not set" (``None``)."""
+
+    kind: Kind
+
+    def parse(self, raw: object, path: Path, problems: list[Problem]) -> Any:
+        """Return ``None`` for null, else the kind's value."""
+        return None if raw is None else self.kind.parse(raw, path, problems)
+
+    def dump(self, value: Any) -> object:
+        """Return null for ``None``, else the kind's spelling."""
+        return None if value is None else self.kind.dump(value)

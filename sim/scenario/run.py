@@ -79,6 +79,6 @@ def run_scenario(scenario: Scenario, progress: Progress | None = None) -> Scenar
         name=scenario.name, description=scenario.description, source=scenario.source, scenario=resolved(scenario),
         seed=result.seed, version=__version__, wall_time=result.wall_time, sim_time=result.sim_time,
         ca_pin=result.ca_pin, counts=dict(result.counts), nodes=nodes, servers=result.servers,
-        trace_node=chosen, sequence=story, logs=logs)
+        trace_node=chosen, sequence=story, logs=logs, attackers=result.attackers, admin=result.admin)
     record = dataclasses.replace(record, checks=check_expectations(scenario.get(EXPECT), record))
     return ScenarioRun(result=result, record=record)

@@ -18,6 +18,8 @@ from typing import Any, Final
 from sim.engine import EngineConfig
 from sim.scenario.kinds import Text
 from sim.scenario.problems import INVALID, Problem, ScenarioError, did_you_mean
+from sim.scenario.sections.admin import ADMIN
+from sim.scenario.sections.attackers import ATTACKERS
 from sim.scenario.sections.cluster import APISERVER, CLUSTER, CONTROLLERS
 from sim.scenario.sections.expect import EXPECT
 from sim.scenario.sections.network import NETWORK
@@ -27,7 +29,8 @@ from sim.scenario.tree import Scenario, Section
 
 __all__ = ["SECTIONS", "TOP_FIELDS", "engine_config", "parse_document", "resolved"]
 
-SECTIONS: Final[tuple[Section[Any], ...]] = (RUN, CLUSTER, APISERVER, CONTROLLERS, NETWORK, NODES, EXPECT)
+SECTIONS: Final[tuple[Section[Any], ...]] = (RUN, CLUSTER, APISERVER, CONTROLLERS, NETWORK, NODES, ATTACKERS, ADMIN,
+                                              EXPECT)
 TOP_FIELDS: Final = {"name": "the scenario's name (default: the file name without .yaml)",
                      "description": "one line saying what the scenario shows"}
 _NAME: Final = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
@@ -59,7 +62,7 @@ def parse_document(raw: object, source: str, default_name: str) -> Scenario:
             sections[section.key] = section.default
     if problems:
         raise ScenarioError(source, problems)
-    scenario = Scenario(name=name, description=description, source=source, sections=sections)
+    scenario = Scenario(name=name, description=description, source=source, sections=sections, table=SECTIONS)
     for section in SECTIONS:
         if section.check is not None:
             problems.extend(section.check(scenario.get(section), scenario))

@@ -1,6 +1,7 @@
 """Describe the ``network`` section: latency and loss between groups, firewall rules, partitions.
 
-Groups are the node groups plus the control plane's (``cluster.group``).
+Groups are the control plane's (``cluster.group``), the node groups and
+the attackers (each is a group of its own).
 A firewall rule acts like an iptables rule on the control-plane host
 (``host: cluster``): ``DROP`` discards the SYN (the client times out),
 ``REJECT`` answers with a TCP reset (``connection refused``); rules and
@@ -22,7 +23,6 @@ from sim.scenario.kinds import Choice, Duration, Latency, Number, Text
 from sim.scenario.problems import INVALID, Path, Problem, got
 from sim.scenario.records import ListOf, Record, option
 from sim.scenario.sections.cluster import CLUSTER
-from sim.scenario.sections.nodes import NODES
 from sim.scenario.tree import Scenario, Section
 
 __all__ = ["NETWORK", "LinkSpec", "NetworkSpec", "PartitionSpec", "Port", "RuleSpec", "WindowSpec"]
@@ -58,7 +58,7 @@ class WindowSpec:
         if self.end < self.start:
             yield "end", "must not be before start"
 
-    def window(self) -> Window:
+    def build(self) -> Window:
         """Return the engine's window."""
         return Window(self.start, self.end)
 
@@ -87,7 +87,8 @@ class RuleSpec:
 
     host: str = option(Text(), "the host the rule guards (cluster: the control-plane host)", "cluster")
     port: int | None = option(Port(), "the port (any: every port)", None)
-    action: Literal["DROP", "REJECT"] = option(Choice(("DROP", "REJECT")), "DROP (silent) or REJECT (TCP reset)", "DROP")
+    action: Literal["DROP", "REJECT"] = option(Choice(("DROP", "REJECT")), "DROP (silent) or REJECT (TCP reset)",
+                                               "DROP")
     source: str = option(Text(), "the source group (any: every group)", "any")
     window: WindowSpec = option(Record(WindowSpec), "when the rule holds", WindowSpec())
 
@@ -129,15 +130,14 @@ def _engine(spec: NetworkSpec, scenario: Scenario) -> Mapping[str, Any]:
                     for link in spec.links),
         firewall=tuple(FirewallRule(host=_host(rule, scenario), port=rule.port, action=rule.action,
                                     source_group=None if rule.source == "any" else rule.source,
-                                    window=rule.window.window()) for rule in spec.firewall),
-        partitions=tuple(Partition(side_a=frozenset(p.side_a), side_b=frozenset(p.side_b), window=p.window.window())
+                                    window=rule.window.build()) for rule in spec.firewall),
+        partitions=tuple(Partition(side_a=frozenset(p.side_a), side_b=frozenset(p.side_b), window=p.window.build())
                          for p in spec.partitions))}
 
 
 def _check(spec: NetworkSpec, scenario: Scenario) -> Iterable[Problem]:
-    cluster = scenario.get(CLUSTER)
-    groups = {cluster.group, *(g.name for g in scenario.get(NODES))}
-    hosts = {split_endpoint(cluster.endpoint)[0]}
+    groups = set(scenario.groups())
+    hosts = {split_endpoint(scenario.get(CLUSTER).endpoint)[0]}
     named: list[tuple[Path, str]] = []
     for i, link in enumerate(spec.links):
         named += [(("network", "links", i, "between", j), name) for j, name in enumerate(link.between)]

@@ -180,7 +180,8 @@ class Store:
         self._revision += 1
         obj["metadata"]["resourceVersion"] = str(self._revision)
         self._objects[key] = obj
-        self._events.append(WatchEvent(type=kind, resource=resource, object=clone(obj), resource_version=self._revision))
+        # The stored object is private and never changed in place (updates replace it), so the event shares it.
+        self._events.append(WatchEvent(type=kind, resource=resource, object=obj, resource_version=self._revision))
 
     def generate_name(self, resource: str, namespace: str, prefix: str) -> str:
         """Return ``prefix`` plus 5 random characters, unused in that namespace (``names.SimpleNameGenerator``)."""

@@ -45,7 +45,8 @@ def kernels(tmp_path_factory: pytest.TempPathFactory) -> pathlib.Path:
 
 def test_the_notebooks_are_there() -> None:
     names = {p.name for p in NOTEBOOKS}
-    assert {"01-anatomy-of-a-join.ipynb", "02-tokens-and-expiry.ipynb", "06-control-plane-join.ipynb"} <= names
+    assert {"01-anatomy-of-a-join.ipynb", "02-tokens-and-expiry.ipynb", "03-mitm-and-ca-pinning.ipynb",
+            "06-control-plane-join.ipynb"} <= names
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=notebook_id)

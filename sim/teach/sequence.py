@@ -47,7 +47,7 @@ def lanes_for(events: Sequence[Event]) -> list[str]:
 
 
 def call_label(call: Call) -> str:
-    """Return an arrow's label: ``GET kube-public/configmaps/cluster-info → 200`` and its credential."""
+    """Return an arrow's label: ``GET kube-public/configmaps/cluster-info → 200`` and its credential, if known."""
     if call.status is not None:
         result = str(call.status)
     elif call.error:
@@ -55,7 +55,9 @@ def call_label(call: Call) -> str:
     else:
         result = "(open)"
     tls = "" if call.tls_verified else ", TLS not verified"
-    return f"{call.method} {short_path(call.path)} → {result}\n{call.credential}{tls}"
+    second = f"{call.credential}{tls}".removeprefix(", ")
+    head = f"{call.method} {short_path(call.path)}".strip()
+    return f"{head} → {result}" + (f"\n{second}" if second else "")
 
 
 def _colour(call: Call) -> str:

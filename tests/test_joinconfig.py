@@ -7,7 +7,8 @@ import pytest
 from sim.protocol import constants as C
 from sim.protocol.errors import ValidationError
 from sim.protocol.joinconfig import (
-    UNSAFE_SKIP_MESSAGE, JoinConfiguration, field_invalid, split_host_port_error, validate, validation_errors,
+    UNSAFE_SKIP_MESSAGE, JoinConfiguration, field_invalid, node_registration_errors, split_host_port_error, validate,
+    validation_errors,
 )
 
 TOKEN = "abcdef.0123456789abcdef"
@@ -191,3 +192,34 @@ def test_defaults_are_kubeadms() -> None:
     assert cfg.bind_port == 6443
     assert cfg.ca_cert_path == "/etc/kubernetes/pki/ca.crt"
     assert cfg.uses_token_discovery and not config(discovery_file="/x").uses_token_discovery
+
+
+SUBDOMAIN_MESSAGE = (
+    "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start "
+    "and end with an alphanumeric character (e.g. 'example.com', regex used for validation is "
+    "'[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')"
+)
+
+
+@pytest.mark.parametrize(
+    "name, errors",
+    [
+        pytest.param("node-1", [], id="valid: a DNS label"),
+        pytest.param("worker-7.example.com", [], id="valid: a DNS subdomain"),
+        pytest.param("Node_1", [f'nodeRegistration.name: Invalid value: "Node_1": {SUBDOMAIN_MESSAGE}'],
+                     id="invalid: upper case and underscore"),
+        pytest.param("a" * 254, ["nodeRegistration.name: Invalid value: \"" + "a" * 254
+                                 + '": must be no more than 253 characters'], id="invalid: longer than 253"),
+        pytest.param("", ["nodeRegistration: Required value: --node-name or .nodeRegistration.name in the config "
+                          "file is a required value. It seems like this value couldn't be automatically detected in "
+                          "your environment, please specify the desired value using the CLI or config file."],
+                     id="invalid: empty"),
+    ],
+)
+def test_node_names_are_dns_subdomains(name: str, errors: list[str]) -> None:
+    cfg = JoinConfiguration(node_name=name, api_server_endpoint=ENDPOINT, token=TOKEN, ca_cert_hashes=(PIN,))
+    assert node_registration_errors(cfg) == errors
+    if errors:
+        with pytest.raises(ValidationError) as raised:
+            validate(cfg)
+        assert str(raised.value) == (errors[0] if len(errors) == 1 else "[" + ", ".join(errors) + "]")

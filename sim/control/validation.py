@@ -18,6 +18,8 @@ import re
 from dataclasses import dataclass
 from typing import Sequence
 
+from sim.protocol.names import dns1123_label_errors, dns1123_subdomain_errors
+
 __all__ = [
     "FieldError", "config_key_errors", "dns1123_label_errors", "dns1123_subdomain_errors", "duplicate", "forbidden",
     "go_bytes", "go_quote", "invalid", "not_supported", "required", "too_long",
@@ -119,46 +121,12 @@ def too_long(field: str, limit: int) -> FieldError:
 
 # --- name formats: staging/src/k8s.io/apimachinery/pkg/util/validation/validation.go ---
 
-_DNS1123_LABEL = "[a-z0-9]([-a-z0-9]*[a-z0-9])?"
-_DNS1123_SUBDOMAIN = _DNS1123_LABEL + r"(\." + _DNS1123_LABEL + ")*"
-_LABEL_RE = re.compile(r"\A" + _DNS1123_LABEL + r"\Z")
-_SUBDOMAIN_RE = re.compile(r"\A" + _DNS1123_SUBDOMAIN + r"\Z")
 _CONFIG_KEY_RE = re.compile(r"\A[-._a-zA-Z0-9]+\Z")
 
-_LABEL_MSG = (
-    "a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and must start "
-    "and end with an alphanumeric character (e.g. 'my-name',  or '123-abc', regex used for validation is '"
-    + _DNS1123_LABEL + "')"
-)
-_SUBDOMAIN_MSG = (
-    "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must "
-    "start and end with an alphanumeric character (e.g. 'example.com', regex used for validation is '"
-    + _DNS1123_SUBDOMAIN + "')"
-)
 _CONFIG_KEY_MSG = (
     "a valid config key must consist of alphanumeric characters, '-', '_' or '.' (e.g. 'key.name',  or "
     "'KEY_NAME',  or 'key-name', regex used for validation is '[-._a-zA-Z0-9]+')"
 )
-
-
-def dns1123_label_errors(value: str) -> list[str]:
-    """Return IsDNS1123Label's messages (empty when valid)."""
-    out = []
-    if len(value) > 63:
-        out.append("must be no more than 63 characters")
-    if not _LABEL_RE.match(value):
-        out.append(_LABEL_MSG)
-    return out
-
-
-def dns1123_subdomain_errors(value: str) -> list[str]:
-    """Return IsDNS1123Subdomain's messages (empty when valid)."""
-    out = []
-    if len(value) > 253:
-        out.append("must be no more than 253 characters")
-    if not _SUBDOMAIN_RE.match(value):
-        out.append(_SUBDOMAIN_MSG)
-    return out
 
 
 def config_key_errors(value: str) -> list[str]:

@@ -72,19 +72,23 @@ def _init(options: ServeOptions, pkidir: PkiDir, state: StateDir, endpoint: str,
     plane, made, lines = ControlPlane.bootstrap(
         now=now, rng=rng, endpoint=endpoint, profile=profile, ca_key_type=key_type, token=token,
         public_cluster_info=options.public_cluster_info, autoapprove=options.autoapprove,
-        token_cache_ttl=options.token_cache_ttl)
+        token_cache_ttl=options.token_cache_ttl,
+        # As 'kubeadm init --control-plane-endpoint <this address>': more control planes may join.
+        control_plane_endpoint=endpoint)
     pkidir.save_secrets(plane.secrets, plane.serving)
     pkidir.write_admin_conf(plane.secrets)
     pkidir.write_super_admin_conf(plane.secrets, now, _key_rng(options, rng), key_type)
     state.compact(plane.store)
     pkidir.write_meta(ClusterMeta(profile=profile.name, ca_key_type=key_type, name=plane.name,
-                                  join_token=made.token))
+                                  join_token=made.token, control_plane_endpoint=endpoint))
     return Startup(plane=plane, token=made.token, init_lines=lines, notes=[], history_floor=0)
 
 
 def _restore(options: ServeOptions, pkidir: PkiDir, state: StateDir, endpoint: str, now: datetime,
              rng: Rng) -> Startup:
     meta = pkidir.read_meta()
+    if meta.control_plane_endpoint is not None:  # the served address, wherever the server listens now
+        meta = dataclasses.replace(meta, control_plane_endpoint=endpoint)
     notes: list[str] = []
     for flag, wanted, kept in (("--kubernetes-version", options.kubernetes_version, meta.profile),
                                ("--ca-key", options.ca_key_type, meta.ca_key_type)):

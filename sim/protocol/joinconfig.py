@@ -14,8 +14,15 @@ from urllib.parse import urlsplit
 
 from sim.protocol import constants as C
 from sim.protocol.errors import ValidationError, go_quote
+from sim.protocol.names import dns1123_subdomain_errors
 from sim.protocol.tokens import is_valid_bootstrap_token
 
+# cmd/kubeadm/app/apis/kubeadm/validation/validation.go ValidateNodeRegistrationOptions
+NODE_NAME_REQUIRED = (
+    "--node-name or .nodeRegistration.name in the config file is a required value. It seems like this value "
+    "couldn't be automatically detected in your environment, please specify the desired value using the CLI or "
+    "config file."
+)
 UNSAFE_SKIP_MESSAGE = (
     "using token-based discovery without caCertHashes can be unsafe. Set unsafeSkipCAVerification as true in "
     "your kubeadm config file or pass --discovery-token-unsafe-skip-ca-verification flag to continue"
@@ -128,9 +135,21 @@ def validation_errors(cfg: JoinConfiguration) -> list[str]:
     return errs
 
 
+def node_registration_errors(cfg: JoinConfiguration) -> list[str]:
+    """List the problems ``ValidateNodeRegistrationOptions`` reports for the node name.
+
+    The name becomes the Node object's name and the CSR's ``system:node:<name>``,
+    so kubeadm refuses anything that is not a DNS-1123 subdomain up front.
+    """
+    if not cfg.node_name:
+        return [f"nodeRegistration: Required value: {NODE_NAME_REQUIRED}"]
+    return [field_invalid("nodeRegistration.name", cfg.node_name, message)
+            for message in dns1123_subdomain_errors(cfg.node_name)]
+
+
 def validate(cfg: JoinConfiguration) -> None:
     """Raise ``ValidationError`` with the aggregated message when the configuration is invalid."""
-    errs = validation_errors(cfg)
+    errs = validation_errors(cfg) + node_registration_errors(cfg)
     if len(errs) == 1:
         raise ValidationError(errs[0])
     if errs:

@@ -18,6 +18,7 @@ import sys
 import time
 from typing import Any, Sequence, TextIO
 
+from sim.cli import _positive
 from sim.engine import bench
 from sim.fileutil import write_atomic
 
@@ -42,16 +43,6 @@ def _sizes(text: str) -> tuple[int, ...]:
             raise argparse.ArgumentTypeError(f"sizes must be positive (got {part!r})")
         out.append(value)
     return tuple(out)
-
-
-def _positive(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a positive integer (got {text!r})") from None
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"must be a positive integer (got {value})")
-    return value
 
 
 def add_parsers(subparsers: Any) -> None:

@@ -14,6 +14,7 @@ from datetime import datetime
 from typing import Any, Generator
 
 from sim.protocol import constants as C
+from sim.protocol import kubeconfig
 from sim.protocol.commands import (
     Command, KubeletState, KubeletStatus, Log, Mark, ReadClock, ReadFile, RemoveFile, StartKubelet, StopKubelet,
     WriteFile,
@@ -43,7 +44,7 @@ DEADLINE_EXCEEDED = "context deadline exceeded"
 
 def kubelet_start(cfg: JoinConfiguration, state: JoinState) -> Generator[Command, Any, None]:
     """Write the kubelet's files, restart it and wait until it holds a client certificate."""
-    yield WriteFile(path=C.BOOTSTRAP_KUBELET_CONF_PATH, data=state.bootstrap_kubeconfig.encode())
+    yield WriteFile(path=C.BOOTSTRAP_KUBELET_CONF_PATH, data=kubeconfig.file_bytes(state.bootstrap_kubeconfig))
     try:
         yield from _start_and_wait(cfg, state)
     except JoinsimError:
@@ -59,7 +60,7 @@ def _start_and_wait(cfg: JoinConfiguration, state: JoinState) -> Generator[Comma
     yield from _refuse_ready_duplicate(cfg, state)
     yield StopKubelet()
     yield Log(text=f'[kubelet-start] Writing kubelet configuration to file "{C.KUBELET_CONFIG_PATH}"')
-    yield WriteFile(path=C.KUBELET_CONFIG_PATH, data=state.kubelet_config.encode(), mode=0o644)
+    yield WriteFile(path=C.KUBELET_CONFIG_PATH, data=kubeconfig.file_bytes(state.kubelet_config), mode=0o644)
     yield Log(text=f'[kubelet-start] Writing kubelet environment file with flags to file "{C.KUBELET_FLAGS_ENV_PATH}"')
     flags = f'KUBELET_KUBEADM_ARGS="--container-runtime-endpoint={cfg.cri_socket} --node-labels={_labels(cfg)}"\n'
     yield WriteFile(path=C.KUBELET_FLAGS_ENV_PATH, data=flags.encode(), mode=0o644)

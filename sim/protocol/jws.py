@@ -14,6 +14,7 @@ Upstream: staging/src/k8s.io/cluster-bootstrap/token/jws/jws.go (go-jose).
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import hmac
 
@@ -53,6 +54,7 @@ def _protected_header(token_id: str) -> bytes:
     return ('{"alg":"HS256","kid":' + _go_json_string(token_id) + "}").encode()
 
 
+@functools.lru_cache(maxsize=256)
 def compute_detached_signature(content: str, token_id: str, token_secret: str) -> str:
     """Sign ``content`` with the token secret and return ``header..mac``.
 

@@ -213,6 +213,7 @@ def _basic(server: str, ca_pem: bytes, cluster_name: str, user_name: str, user: 
                              current_context=context))
 
 
+@functools.lru_cache(maxsize=64)
 def token_kubeconfig(server: str, ca_pem: bytes, token: str, *, cluster_name: str = DEFAULT_CLUSTER_NAME,
                      user: str = TLS_BOOTSTRAP_TOKEN_USER) -> str:
     """Return a bearer-token kubeconfig such as bootstrap-kubelet.conf (kubeadm CreateWithToken)."""
@@ -225,6 +226,7 @@ def cert_kubeconfig(server: str, ca_pem: bytes, *, cert_pem: bytes, key_pem: byt
     return _basic(server, ca_pem, cluster_name, user, User(client_cert_data=cert_pem, client_key_data=key_pem))
 
 
+@functools.lru_cache(maxsize=64)
 def kubelet_kubeconfig(server: str, ca_pem: bytes) -> str:
     """Return the kubelet.conf the kubelet writes after bootstrapping, pointing at the rotating cert file."""
     return render(Kubeconfig(
@@ -233,6 +235,17 @@ def kubelet_kubeconfig(server: str, ca_pem: bytes) -> str:
                                        client_key_path=KUBELET_CLIENT_CURRENT_PATH)},
         contexts={KUBELET_CONTEXT_NAME: Context(KUBELET_CLUSTER_NAME, KUBELET_USER_NAME, KUBELET_CONTEXT_NAMESPACE)},
         current_context=KUBELET_CONTEXT_NAME))
+
+
+@functools.lru_cache(maxsize=256)
+def file_bytes(text: str) -> bytes:
+    """Return a file's text as bytes, one shared object for every node that writes the same text.
+
+    Thousands of simulated nodes write the same bootstrap-kubelet.conf,
+    kubelet.conf and kubelet configuration; bytes are immutable, so sharing
+    them changes nothing but the memory they take.
+    """
+    return text.encode()
 
 
 # --- reader ---------------------------------------------------------------------------------

@@ -119,7 +119,8 @@ def bootstrap(config: KubeletConfig) -> Generator[Command, Any, KubeletOutcome]:
     user = boot_config.current_user()
     token = user.token if user is not None else None
     endpoint = _endpoint_of(cluster.server)
-    yield WriteFile(path=C.KUBELET_CONF_PATH, data=kubeconfig.kubelet_kubeconfig(cluster.server, cluster.ca_data).encode())
+    yield WriteFile(path=C.KUBELET_CONF_PATH,
+                    data=kubeconfig.file_bytes(kubeconfig.kubelet_kubeconfig(cluster.server, cluster.ca_data)))
     tls = TlsConfig(ca_pem=cluster.ca_data)
 
     signer = C.KUBE_APISERVER_CLIENT_KUBELET_SIGNER  # the manager's name in its logs (Config.Name is unset)
@@ -145,8 +146,9 @@ def bootstrap(config: KubeletConfig) -> Generator[Command, Any, KubeletOutcome]:
 
     now: datetime = yield ReadClock()
     stamped = f"{C.KUBELET_PKI_DIR}/kubelet-client-{now.strftime('%Y-%m-%d-%H-%M-%S')}.pem"
-    yield WriteFile(path=stamped, data=cert_pem + key_pem)
-    yield WriteFile(path=C.KUBELET_CLIENT_CURRENT_PATH, data=cert_pem + key_pem)
+    bundle = cert_pem + key_pem
+    yield WriteFile(path=stamped, data=bundle)
+    yield WriteFile(path=C.KUBELET_CLIENT_CURRENT_PATH, data=bundle)
     yield Mark(milestone="certificate-stored")
     node_tls = TlsConfig(ca_pem=cluster.ca_data, client_cert_pem=cert_pem, client_key_pem=key_pem)
     yield from _register_node(config, endpoint, node_tls)

@@ -10,6 +10,7 @@ Upstream: cmd/kubeadm/app/util/pubkeypin/pubkeypin.go.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from typing import TYPE_CHECKING, Iterable
 
@@ -43,6 +44,7 @@ def _der_element(der: bytes, pos: int) -> tuple[int, int, int]:
     return tag, start, start + length
 
 
+@functools.lru_cache(maxsize=256)
 def subject_public_key_info(cert: x509.Certificate) -> bytes:
     """Return the certificate's SubjectPublicKeyInfo exactly as encoded in it.
 

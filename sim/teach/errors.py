@@ -52,6 +52,8 @@ WRAPPERS: Final[tuple[tuple[re.Pattern[str], str], ...]] = (
      "kubeadm: discovery (the node could not come to trust the control plane)"),
     (re.compile(r"failed to request the cluster-info ConfigMap: "),
      "kubeadm: the fetch of kube-public/cluster-info got no usable answer (the last of its retries)"),
+    (re.compile(r"unable to fetch the kubeadm-config ConfigMap: "),
+     "kubeadm: discovery worked, but reading the cluster's configuration with the token failed"),
     (re.compile(r"Abort reading the cluster-info ConfigMap after timeout of [^:]+: "),
      "kubeadm: file discovery gave up at its timeout (the last error follows)"),
     (re.compile(r"[\w./-]+: Failed while requesting a signed certificate from the control plane: "),

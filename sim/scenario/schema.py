@@ -25,12 +25,13 @@ from sim.scenario.sections.expect import EXPECT
 from sim.scenario.sections.network import NETWORK
 from sim.scenario.sections.nodes import NODES
 from sim.scenario.sections.run import RUN
+from sim.scenario.sections.sweep import SWEEP
 from sim.scenario.tree import Scenario, Section
 
 __all__ = ["SECTIONS", "TOP_FIELDS", "engine_config", "parse_document", "resolved"]
 
 SECTIONS: Final[tuple[Section[Any], ...]] = (RUN, CLUSTER, APISERVER, CONTROLLERS, NETWORK, NODES, ATTACKERS, ADMIN,
-                                              EXPECT)
+                                              EXPECT, SWEEP)
 TOP_FIELDS: Final = {"name": "the scenario's name (default: the file name without .yaml)",
                      "description": "one line saying what the scenario shows"}
 _NAME: Final = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")

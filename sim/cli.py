@@ -22,6 +22,7 @@ COMMAND_MODULES = (
     "sim.scenario.cli",       # run, report, list
     "sim.emulate.mitm_cli",   # mitm
     "sim.bench_cli",          # bench
+    "sim.sweep.cli",          # sweep
 )
 
 

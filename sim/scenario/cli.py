@@ -54,10 +54,13 @@ def add_parsers(sub: Any) -> None:
     p.add_argument("--no-plots", action="store_true", help="skip the figures (faster)")
     p = sub.add_parser("report", help="redraw a result file's summary and plots",
                        description="Print the summary of a result.json and redraw its plots.")
-    p.add_argument("result", metavar="RESULT", help="a result.json written by joinsim run")
+    p.add_argument("result", metavar="RESULT", help="a result.json written by joinsim run, or a directory written "
+                                                     "by joinsim sweep")
     p.add_argument("--out", metavar="DIR", help="where the plots go (default: beside the result)")
     p.add_argument("--trace", metavar="FILE", help="also write a Chrome/Perfetto trace (from the stored events)")
     p.add_argument("--no-plots", action="store_true", help="only print the summary")
+    from sim.sweep.cli import add_report_options
+    add_report_options(p)
     p = sub.add_parser("list", help="list the scenario library with one-line descriptions",
                        description="List the scenario files of a directory (default: the library).")
     p.add_argument("directory", nargs="?", metavar="DIR", help="directory of scenario files")
@@ -171,6 +174,9 @@ def _show(record: ResultFile, console: Console, directory: str, plots: bool) -> 
 
 
 def _report(args: argparse.Namespace, console: Console) -> int:
+    if os.path.isdir(args.result):
+        from sim.sweep.cli import report_directory
+        return report_directory(args, console)
     try:
         with open(args.result, "rb") as handle:
             record = ResultFile.loads(handle.read())

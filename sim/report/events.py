@@ -6,7 +6,9 @@ one of its attributes names ``n`` (its requests at the API server carry
 ``n``'s CSR (created, approved, issued; the controllers' requests on it).
 The csrapproving controller's SubjectAccessReview names no CSR; the one
 its worker posted last before approving this CSR is taken as its own (a
-worker reviews, then approves, without handing the CSR over).
+worker reviews, then approves, without handing the CSR over). When the node
+went through a man in the middle (``via``), the requests the attacker sent
+upstream belong to the story too.
 """
 
 from __future__ import annotations
@@ -26,9 +28,10 @@ def _about_csr(attrs: dict[str, str], csr: str) -> bool:
 
 
 def node_story(events: Iterable[tuple[float, str, str, tuple[tuple[str, str], ...]]], node: str,
-               csr_name: str) -> tuple[Event, ...]:
+               csr_name: str, via: Iterable[str] = ()) -> tuple[Event, ...]:
     """Return the events of ``node``'s join, in log order (module docstring)."""
     story: list[Event] = []
+    proxies = set(via)
     last_sar: Event | None = None
     for t, source, event, items in events:
         attrs = dict(items)
@@ -36,7 +39,7 @@ def node_story(events: Iterable[tuple[float, str, str, tuple[tuple[str, str], ..
                 and attrs.get("path") == _SAR_PATH:
             last_sar = (t, source, event, attrs)
             continue
-        if source == node or node in attrs.values() or _about_csr(attrs, csr_name):
+        if source == node or node in attrs.values() or _about_csr(attrs, csr_name) or attrs.get("from") in proxies:
             if attrs.get("from") == "csrapproving" and attrs.get("path", "").endswith("/approval") \
                     and last_sar is not None:
                 story.append(last_sar)

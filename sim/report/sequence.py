@@ -2,11 +2,13 @@
 
 How this works: the rows come from the node's story (``ResultFile.sequence``:
 its milestones, its requests as the API server logged them, the controllers'
-work on its CSR) and from its printed lines (``ResultFile.logs``), where a
+work on its CSR, the requests a man in the middle it went through sent
+upstream) and from its printed lines (``ResultFile.logs``), where a
 connection that never reached the API server shows up as kubeadm's
 ``Retrying due to error`` line: that becomes an arrow ending in the network
-lane, labelled with Go's transport error. Anything logged by someone else
-(an attacker) is a note in the network lane. Rows are events, not seconds
+lane, labelled with Go's transport error. An attacker's requests start in
+the network lane, an admin's in the controllers lane; anything else logged
+by someone else is a note in the network lane. Rows are events, not seconds
 (a join is instants separated by waits); the left margin gives the time, and
 runs of identical rows (a discovery retry every 5 s) are drawn once with
 their count.
@@ -52,6 +54,7 @@ class Row:
 
 def _story_rows(result: ResultFile) -> Iterable[Row]:
     node = result.trace_node
+    controllers = {"admin", *(key.split("/", 1)[1] for key in result.counts if key.startswith("syncs/"))}
     for t, source, event, attrs in result.sequence:
         if source == node:
             if event == "join-finished":
@@ -67,8 +70,8 @@ def _story_rows(result: ResultFile) -> Iterable[Row]:
             sender = attrs.get("from", "")
             status = attrs.get("status", "429")
             label = f"{attrs.get('method', '')} {short_path(attrs.get('path', ''))} → {status}".strip()
-            src = NODE if sender == node else CONTROLLERS
-            if src == CONTROLLERS:
+            src = NODE if sender == node else CONTROLLERS if sender in controllers else NETWORK
+            if src != NODE:
                 label = f"{sender}: {label}"
             bad = event == "rejected" or not status.isdigit() or int(status) >= 400
             colour = _EXPECTED if status in _TOLERATED else _ERROR if bad else _OK
@@ -137,7 +140,7 @@ def sequence_diagram(result: ResultFile) -> Figure:
         if row.t != last_t:
             ax.text(-1.25, y, f"t={row.t:.3f}s", ha="left", va="center", fontsize=7.5, color="#616161")
             last_t = row.t
-        text = row.text + (f"  ×{row.count} (until t={row.until:.1f}s)" if row.count > 1 else "")
+        text = row.text + (f"  ×{row.count} (until t={row.until:.3f}s)" if row.count > 1 else "")
         if row.dst is None:
             ax.text(row.src + 0.05, y, text, ha="left", va="center", fontsize=7, color=row.colour,
                     bbox={"boxstyle": "square,pad=0.2", "facecolor": "#fff8e1", "edgecolor": "#ffe082"})

@@ -74,7 +74,9 @@ def run_scenario(scenario: Scenario, progress: Progress | None = None) -> Scenar
     logs: tuple[tuple[float, str, str], ...] = ()
     if chosen:
         node = result.node(chosen)
-        story, logs = node_story(result.events, chosen, node.csr_name), node.logs
+        servers = {s.name for s in result.servers}
+        via = {node.discovery_server, node.csr_server} - servers - {""}  # an attacker it went through
+        story, logs = node_story(result.events, chosen, node.csr_name, via), node.logs
     record = ResultFile(
         name=scenario.name, description=scenario.description, source=scenario.source, scenario=resolved(scenario),
         seed=result.seed, version=__version__, wall_time=result.wall_time, sim_time=result.sim_time,

@@ -6,6 +6,7 @@ import pathlib
 
 import pytest
 
+import sim.sweep.cli as sweep_cli
 from sim.cli import main
 from tests.sweep_support import break_seed, write_scenario
 
@@ -70,6 +71,15 @@ def test_bad_counts_exit_2(tmp_path: pathlib.Path, capsys: pytest.CaptureFixture
                            line: str) -> None:
     assert main(["sweep", write_scenario(tmp_path), *flags, "--out", str(tmp_path / "out")]) == 2
     assert capsys.readouterr().err == line + "\n"
+
+
+def test_an_unreachable_scheduler_exits_2_writing_nothing(tmp_path: pathlib.Path, monkeypatch: pytest.MonkeyPatch,
+                                                          capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setattr(sweep_cli, "SCHEDULER_TIMEOUT", 0.5)
+    flags = ["--dask-scheduler", "tcp://127.0.0.1:1", "--out", str(tmp_path / "out")]
+    assert main(["sweep", write_scenario(tmp_path), *flags]) == 2
+    assert capsys.readouterr().err.startswith("cannot reach the Dask scheduler at tcp://127.0.0.1:1: ")
+    assert not (tmp_path / "out").exists()
 
 
 def test_one_executor_at_a_time(tmp_path: pathlib.Path) -> None:

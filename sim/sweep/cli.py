@@ -26,10 +26,12 @@ from sim.sweep.report import DEFAULT_METRIC, check_metric, choose_x, load_report
 from sim.sweep.run import SweepResult, run_sweep
 from sim.sweep.spec import Vary, parse_vary
 
-__all__ = ["WIDE", "add_parsers", "add_report_options", "report_directory", "run"]
+__all__ = ["SCHEDULER_TIMEOUT", "WIDE", "add_parsers", "add_report_options", "report_directory", "run"]
 
 WIDE = 120
 """Columns of the printed tables when they go to a file or a pipe (a terminal gives its own width)."""
+SCHEDULER_TIMEOUT = 10.0
+"""Seconds to wait for the Dask scheduler to answer."""
 
 
 def add_parsers(sub: Any) -> None:
@@ -87,7 +89,7 @@ def _plan(args: argparse.Namespace) -> Plan:
 
 def _executor(args: argparse.Namespace) -> tuple[Executor, str]:
     if args.dask_scheduler:
-        return DaskCluster(args.dask_scheduler), f"the Dask cluster at {args.dask_scheduler}"
+        return DaskCluster(args.dask_scheduler, SCHEDULER_TIMEOUT), f"the Dask cluster at {args.dask_scheduler}"
     workers = args.workers or default_workers()
     if workers == 1:
         return InProcess(), "this process"
@@ -120,6 +122,8 @@ def run(args: argparse.Namespace) -> int:
     console.print(f"{plan.source}: {len(plan.runs)} runs ({combinations} combination(s) x {len(plan.seeds)} "
                   f"seed(s)) on {where}, into {out}/", markup=False, soft_wrap=True)
     try:
+        if isinstance(executor, DaskCluster):
+            executor.probe()
         result = _sweep(plan, out, executor)
     except SchedulerError as err:
         print(err, file=sys.stderr)

@@ -92,14 +92,23 @@ class DaskCluster:
     timeout: float = 10.0
     """Seconds to wait for the scheduler to answer."""
 
-    def run(self, tasks: Sequence[Task]) -> Iterator[Outcome]:
-        """Yield outcomes as the cluster finishes them; on an early exit, cancel what is left."""
-        from distributed import Client, as_completed as dask_completed
+    def _connect(self) -> Any:
+        from distributed import Client
 
         try:
-            client = Client(self.address, timeout=self.timeout, set_as_default=False)  # type: ignore[no-untyped-call]
+            return Client(self.address, timeout=self.timeout, set_as_default=False)  # type: ignore[no-untyped-call]
         except (OSError, TimeoutError, ValueError) as err:
             raise SchedulerError(f"cannot reach the Dask scheduler at {self.address}: {describe(err)}") from None
+
+    def probe(self) -> None:
+        """Connect once and leave, so an unreachable scheduler is reported before anything is written."""
+        self._connect().close()
+
+    def run(self, tasks: Sequence[Task]) -> Iterator[Outcome]:
+        """Yield outcomes as the cluster finishes them; on an early exit, cancel what is left."""
+        from distributed import as_completed as dask_completed
+
+        client = self._connect()
         try:
             futures: list[Any] = client.map(execute, list(tasks), pure=False)
             owner = {future.key: task for future, task in zip(futures, tasks)}
@@ -110,4 +119,4 @@ class DaskCluster:
                     yield _failed(owner[future.key], err)
             futures.clear()
         finally:
-            client.close()  # type: ignore[no-untyped-call]
+            client.close()

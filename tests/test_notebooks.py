@@ -46,7 +46,8 @@ def kernels(tmp_path_factory: pytest.TempPathFactory) -> pathlib.Path:
 def test_the_notebooks_are_there() -> None:
     names = {p.name for p in NOTEBOOKS}
     assert {"01-anatomy-of-a-join.ipynb", "02-tokens-and-expiry.ipynb", "03-mitm-and-ca-pinning.ipynb",
-            "04-firewalls-and-timeouts.ipynb", "05-csr-throughput-at-scale.ipynb", "06-control-plane-join.ipynb"} <= names
+            "04-firewalls-and-timeouts.ipynb", "05-csr-throughput-at-scale.ipynb", "06-control-plane-join.ipynb",
+            "07-hardening.ipynb"} <= names
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=notebook_id)

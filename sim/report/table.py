@@ -17,10 +17,12 @@ from rich.table import Table
 from sim.report.metrics import PHASES, bottleneck, percentile, phase_times, throughput
 from sim.report.record import ResultFile, outcome
 
-__all__ = ["MAX_REJOINED", "print_checks", "print_runs", "print_summary"]
+__all__ = ["MAX_ERROR_ROWS", "MAX_REJOINED", "print_checks", "print_runs", "print_summary"]
 
 MAX_REJOINED = 5
 """Nodes whose every join is listed (after an admin's rejoin); the rest are counted."""
+MAX_ERROR_ROWS = 8
+"""Rows of one group's outcomes, most frequent first; rarer error texts are counted in one more row."""
 
 
 def _seconds(value: float) -> str:
@@ -39,13 +41,18 @@ def _outcomes(result: ResultFile, console: Console) -> None:
             if node.group == group:
                 key = (outcome(node), node.phase, node.error)
                 rows[key] = rows.get(key, 0) + 1
-        for (kind, phase, error), count in rows.items():
+        ranked = sorted(rows.items(), key=lambda row: -row[1])  # stable: first seen first among equals
+        for (kind, phase, error), count in ranked[:MAX_ERROR_ROWS]:
             ref = ""
             if error:
                 if error not in errors:
                     errors.append(error)
                 ref = f"[{errors.index(error) + 1}]"
             table.add_row(group, kind, str(count), phase, ref)
+        rest = ranked[MAX_ERROR_ROWS:]
+        if rest:
+            table.add_row(group, "failed", str(sum(count for _, count in rest)), "",
+                          f"{len(rest)} other error texts (result.json has every node's)")
     console.print(table)
     rejoined = [node for node in result.nodes if len(node.joins) > 1]
     for node in rejoined[:MAX_REJOINED]:

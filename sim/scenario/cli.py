@@ -170,7 +170,7 @@ def _show(record: ResultFile, console: Console, directory: str, plots: bool) -> 
         from sim.report.plots import write_plots
         written = write_plots(record, directory)
         console.print(f"plots: {len(written)} files in {directory}/ (" + ", ".join(
-            sorted({os.path.splitext(os.path.basename(p))[0] for p in written})) + ")")
+            sorted({os.path.splitext(os.path.basename(p))[0] for p in written})) + ")", soft_wrap=True)
 
 
 def _report(args: argparse.Namespace, console: Console) -> int:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+from multiprocessing.context import BaseContext
 from concurrent.futures import Future, ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
 from typing import Any, Iterator, Protocol, Sequence
@@ -70,8 +71,11 @@ class LocalProcesses:
         """Yield outcomes as the processes finish them; on an early exit, cancel what has not started."""
         if not tasks:
             return
-        context = multiprocessing.get_context("forkserver")
-        context.set_forkserver_preload(["sim.sweep.task"])
+        context: BaseContext = multiprocessing.get_context("spawn")  # Windows has no forkserver
+        if "forkserver" in multiprocessing.get_all_start_methods():
+            forkserver = multiprocessing.get_context("forkserver")
+            forkserver.set_forkserver_preload(["sim.sweep.task"])
+            context = forkserver
         pool = ProcessPoolExecutor(max_workers=min(self.workers, len(tasks)), mp_context=context)
         try:
             futures: dict[Future[Outcome], Task] = {pool.submit(execute, task): task for task in tasks}

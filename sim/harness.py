@@ -235,7 +235,8 @@ class Harness:
         """Serve a request if the endpoint is the control plane's and the TLS checks pass."""
         if endpoint != self.plane.endpoint:
             return cmd.TransportFailure(message=f"dial tcp {endpoint}: connect: connection refused")
-        failure = tlsmodel.server_failure(self.plane, tls, endpoint, self.now)
+        # The node judges the server's certificate by its own clock; the server judges the node's by its own.
+        failure = tlsmodel.server_failure(self.plane, tls, endpoint, self.now + timedelta(seconds=node.skew))
         if failure is not None:
             return failure
         identity = tlsmodel.client_identity(self.plane, tls, self.now)

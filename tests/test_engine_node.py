@@ -122,3 +122,20 @@ def test_kubelet_start_and_cni_delays_are_models_the_node_waits_for() -> None:
     assert healthy - started == pytest.approx(3.0, abs=0.01)
     assert ready - registered == pytest.approx(7.0, abs=0.01)
     assert node.ended == pytest.approx(ready, abs=0.01)  # the node is done once Ready
+
+
+@pytest.mark.parametrize(
+    "skew, joined",
+    [
+        pytest.param(3600.0, True, id="valid: an hour ahead (certificates are valid for a year)"),
+        pytest.param(-240.0, True, id="valid: four minutes behind (within kubeadm's 5 min backdating)"),
+        pytest.param(-3600.0, False, id="invalid: an hour behind sees the server certificate as not yet valid"),
+    ],
+)
+def test_a_node_judges_the_servers_certificate_by_its_own_clock(skew: float, joined: bool) -> None:
+    node = run(1, models=NodeModels(clock_skew=skew)).nodes[0]
+    assert node.joined == joined
+    if not joined:
+        assert node.error.startswith(DISCOVERY_PREFIX + "tls: failed to verify certificate: x509: certificate has "
+                                     "expired or is not yet valid: current time 2025-12-31T23:")
+        assert node.ended == pytest.approx(DISCOVERY_TIMEOUT, abs=0.01)

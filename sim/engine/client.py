@@ -35,7 +35,7 @@ from __future__ import annotations
 
 import dataclasses
 import random
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Final, Generator, Mapping, Protocol, cast
 
 import simpy
@@ -97,8 +97,11 @@ class HttpClient:
     """Carry one machine's requests to the API server (module docstring)."""
 
     def __init__(self, world: World, network: Network, server: SimApiServer, *, source: str, group: str,
-                 rng: random.Random, interceptors: Mapping[str, Interceptor] | None = None) -> None:
+                 rng: random.Random, interceptors: Mapping[str, Interceptor] | None = None,
+                 clock_skew: float = 0.0) -> None:
         self.world = world
+        self.clock_skew = clock_skew
+        """Seconds the client's clock is ahead of the control plane's: it judges the server's certificate by it."""
         self.env = world.env
         self.network = network
         self.server = server
@@ -194,8 +197,9 @@ class HttpClient:
             return (yield from self._until(deadline, CLIENT_TIMEOUT_CONNECTING))
         yield env.timeout(back)
         now = self.world.now()
-        failure = (tlsmodel.server_failure(self.plane, c.tls, c.endpoint, now) if peer is None
-                   else peer.tls_failure(c.tls, c.endpoint, now))
+        client_now = now + timedelta(seconds=self.clock_skew) if self.clock_skew else now
+        failure = (tlsmodel.server_failure(self.plane, c.tls, c.endpoint, client_now) if peer is None
+                   else peer.tls_failure(c.tls, c.endpoint, client_now))
         if failure is not None:
             return failure
         return tlsmodel.client_identity(self.plane, c.tls, now) if peer is None else peer.identify(c.tls, now)

@@ -135,7 +135,7 @@ class SimNode:
         self.models = models
         self.rng = rng
         self.client = HttpClient(runtime.world, runtime.network, runtime.server, source=machine.name, group=group,
-                                 rng=rng, interceptors=runtime.interceptors)
+                                 rng=rng, interceptors=runtime.interceptors, clock_skew=machine.skew)
         self.watching: set[tuple[str, ObjectKey]] = set()
         """Watch streams this node holds open (endpoint, object): a later watch of the same object needs no GET."""
         self.started_at: float | None = None

@@ -13,8 +13,16 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
+# The tour: one join in-process, then three scenarios from the library (tables on
+# the terminal, result.json and plots under $(DEMO_OUT)/<scenario>/).
+DEMO_OUT ?= demo-out
+DEMO_SCENARIOS := scenarios/happy-path-pinned.yaml scenarios/mitm-unpinned-attacker-with-token.yaml \
+	scenarios/csr-storm-200-default-limits.yaml
+
 demo: $(STAMP)
 	$(BIN)/joinsim demo
+	$(BIN)/joinsim run $(DEMO_SCENARIOS) --out $(DEMO_OUT)
+	@echo "Tables above; results and plots (PNG, SVG) in $(DEMO_OUT)/"
 
 test: $(STAMP)
 	$(BIN)/python -m pytest

@@ -52,6 +52,8 @@ class Node:
     healthy_at: float | None = 0.0
     bootstrapped_at: float | None = 0.0
     node_object: dict[str, Any] | None = None
+    node_get: Response | None = None
+    """What the Node GET answers instead of node_object (an error, say)."""
     t: float = 0.0
     kubelet_started_at: float | None = None
     journal: list[tuple[float, str, str]] = field(default_factory=list)
@@ -108,6 +110,8 @@ class Node:
         if isinstance(c, cmd.HttpRequest):
             self.journal.append((self.t, c.request.method, c.request.path))
             if c.request.method == "GET":
+                if self.node_get is not None:
+                    return self.node_get
                 if self.node_object is None:
                     return Response(status=404, body={"kind": "Status", "code": 404, "reason": "NotFound"})
                 return Response(status=200, body=self.node_object)
@@ -292,6 +296,23 @@ def test_ready_node_of_the_same_name_is_refused_before_the_kubelet_starts(
         assert node.kubelet_started_at is None
     else:
         assert error is None and node.kubelet_started_at is not None
+
+
+@pytest.mark.parametrize(
+    "answer, cause",
+    [
+        pytest.param(Response(status=429, text="Too many requests, please try again later.\n"),
+                     "the server has received too many requests and has asked us to try again later (get nodes node-1)",
+                     id="invalid: a bare 429 gets client-go's generic text"),
+        pytest.param(Response(status=403, body={"kind": "Status", "code": 403, "message": 'nodes "node-1" is forbidden'}),
+                     'nodes "node-1" is forbidden', id="invalid: a Status keeps its message"),
+    ],
+)
+def test_a_failed_node_check_names_its_cause(answer: Response, cause: str) -> None:
+    node = Node(node_get=answer)
+    error = node.run(kubelet_start(cfg(), state()))
+    assert str(error) == f'cannot get Node "node-1": {cause}'
+    assert node.kubelet_started_at is None
 
 
 # --- end to end in the harness ----------------------------------------------------------------

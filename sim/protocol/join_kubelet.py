@@ -19,6 +19,7 @@ from sim.protocol.commands import (
     Command, KubeletState, KubeletStatus, Log, Mark, ReadClock, ReadFile, RemoveFile, StartKubelet, StopKubelet,
     WriteFile,
 )
+from sim.protocol.discovery import response_error
 from sim.protocol.errors import JoinsimError, TLSBootstrapError, go_quote, wrap
 from sim.protocol.join_state import JoinState, api_call
 from sim.protocol.joinconfig import JoinConfiguration
@@ -74,14 +75,14 @@ def _start_and_wait(cfg: JoinConfiguration, state: JoinState) -> Generator[Comma
 
 def _refuse_ready_duplicate(cfg: JoinConfiguration, state: JoinState) -> Generator[Command, Any, None]:
     """Fail before the TLS bootstrap if a Ready Node of the same name exists."""
-    result = yield from api_call(state, "GET", f"/api/v1/nodes/{cfg.node_name}", purpose="node-check")
+    path = f"/api/v1/nodes/{cfg.node_name}"
+    result = yield from api_call(state, "GET", path, purpose="node-check")
     if isinstance(result, str):
         raise JoinsimError(wrap(f"cannot get Node {go_quote(cfg.node_name)}", result))
     if result.status == 404:
         return
-    if not result.ok:
-        message = (result.body or {}).get("message", "") if isinstance(result.body, dict) else ""
-        raise JoinsimError(wrap(f"cannot get Node {go_quote(cfg.node_name)}", message))
+    if not result.ok:  # a Status message, or client-go's text for a bare body (a 429 from the filters, say)
+        raise JoinsimError(wrap(f"cannot get Node {go_quote(cfg.node_name)}", response_error("GET", path, result)))
     for cond in ((result.body or {}).get("status") or {}).get("conditions") or []:
         if cond.get("type") == "Ready" and cond.get("status") == "True":
             raise JoinsimError(

@@ -112,11 +112,13 @@ class Authorizer:
     def authorize(self, attrs: Attributes) -> tuple[bool, str]:
         """Return (allowed, reason); on denial the reason is what the 403 message appends."""
         generation = self._rbac.current_generation()
-        if generation != self._generation or len(self._decisions) >= _DECISIONS_KEPT:
+        if generation != self._generation:
             self._decisions.clear()
             self._generation = generation
         decision = self._decisions.get(attrs)
         if decision is None:
+            if len(self._decisions) >= _DECISIONS_KEPT:
+                del self._decisions[next(iter(self._decisions))]  # the oldest: a hot key comes straight back
             decision = self._decisions[attrs] = self._decide(attrs)
         return decision
 

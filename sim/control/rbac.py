@@ -194,7 +194,7 @@ class RbacAuthorizer:
         decision = self._decisions.get(key)
         if decision is None:
             if len(self._decisions) >= _DECISIONS_KEPT:
-                self._decisions.clear()
+                del self._decisions[next(iter(self._decisions))]  # the oldest: a hot key comes straight back
             decision = self._decisions[key] = self._decide(attrs)
         return decision
 

@@ -7,7 +7,7 @@ arrive uniformly at ``RATE`` nodes a second (below the csrapproving
 controller's bound of QPS / 2 = 10 CSRs a second, so every node joins). Each
 storm runs in a fresh interpreter (``isolate``), so its peak RSS is its own:
 the child warms the init's RSA key memo with an empty run, measures the raw
-event rate, then times ``simulate`` and reads its peak RSS before and after.
+event rate, then times ``simulate`` and reads its RSS before and peak RSS after.
 A run reports joins per wall second, wall time per join in raw-event
 equivalents, and RSS growth per node; ``targets`` compares them with the
 targets of the engine issue. Figures are noisy on a shared machine: repeat
@@ -86,7 +86,8 @@ class BenchRun:
     raw_events_per_second: float
     """SimPy's bare timeout rate, measured in the process that ran the storm."""
     rss_growth_bytes: int
-    """Peak RSS after the storm minus peak RSS before it."""
+    """Peak RSS after the storm minus the RSS just before it (memory the warm-up freed may be reused, so
+    small storms read low)."""
 
     @property
     def joins_per_second(self) -> float:
@@ -113,11 +114,20 @@ def _peak_rss() -> int:
     return int(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss) * 1024  # Linux reports KiB
 
 
+def _current_rss() -> int:
+    """Return the resident set size now (Linux ``/proc``), else the peak so far."""
+    try:
+        with open("/proc/self/statm", encoding="ascii") as handle:
+            return int(handle.read().split()[1]) * resource.getpagesize()
+    except (OSError, ValueError, IndexError):
+        return _peak_rss()
+
+
 def measure(nodes: int, crypto: str, seed: int = 1, progress: Progress | None = None) -> BenchRun:
     """Run one storm in this process (after warming the init's key memo) and measure it."""
     simulate(dataclasses.replace(storm_config(0, crypto, seed), groups=()))
     rate = raw_event_rate()
-    before = _peak_rss()
+    before = _current_rss()
     result = simulate(storm_config(nodes, crypto, seed), progress=progress)
     grown = max(0, _peak_rss() - before)
     counts = result.counts

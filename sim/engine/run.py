@@ -36,6 +36,7 @@ from sim.engine.config import (
 )
 from sim.engine.controllers import ControllerManagerModel
 from sim.engine.costs import load_costs
+from sim.engine.gcpause import full_collections_paused
 from sim.engine.metrics import Sampler, TimeSeries
 from sim.engine.network import Host, Interception, Network, split_endpoint
 from sim.engine.node import NodeRuntime, SimNode
@@ -190,7 +191,8 @@ def simulate(config: EngineConfig, progress: Progress | None = None) -> SimResul
     sampler.start()
     if nodes or config.admin or len(waits) > 1:
         done = env.process(_until_done(runtime, waits))
-        env.run(until=env.any_of([done, env.timeout(config.until)]))
+        with full_collections_paused():
+            env.run(until=env.any_of([done, env.timeout(config.until)]))
     sampler.sample()
     return _result(config, nodes.values(), server, sampler.series(), manager, attackers, admin, built, ca_pin, wall)
 

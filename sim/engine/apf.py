@@ -54,6 +54,8 @@ __all__ = [
 
 DEFAULT_SERVER_CONCURRENCY: Final = MAX_REQUESTS_INFLIGHT + MAX_MUTATING_REQUESTS_INFLIGHT
 # staging/src/k8s.io/apiserver/pkg/server/filters/maxinflight.go tooManyRequests, written by Go's http.Error.
+_FLOWS_KEPT: Final = 4096
+"""Classifications remembered (per request digest; the oldest goes first)."""
 TOO_MANY_REQUESTS_TEXT: Final = "Too many requests, please try again later.\n"
 # staging/src/k8s.io/apiserver/pkg/authentication/user/user.go, serviceaccount/util.go
 KUBE_CONTROLLER_MANAGER_USER: Final = "system:kube-controller-manager"
@@ -274,6 +276,7 @@ class Apf:
         for schema in self.schemas:
             self._level(schema.level)
         self._next_ticket = 0
+        self._flows: dict[RequestDigest, Flow] = {}
 
     def _level(self, name: str) -> _Level:
         try:
@@ -282,7 +285,15 @@ class Apf:
             raise ValueError(f"unknown priority level {name!r} (known: {', '.join(self._levels)})") from None
 
     def classify(self, request: RequestDigest) -> Flow:
-        """Return the flow of the first schema, by precedence, that matches the request."""
+        """Return the flow of the first schema, by precedence, that matches the request (remembered per digest)."""
+        flow = self._flows.get(request)
+        if flow is None:
+            if len(self._flows) >= _FLOWS_KEPT:
+                del self._flows[next(iter(self._flows))]
+            flow = self._flows[request] = self._classify(request)
+        return flow
+
+    def _classify(self, request: RequestDigest) -> Flow:
         for schema in self.schemas:
             if schema.matches(request):
                 value = {"ByUser": request.user, "ByNamespace": request.namespace}.get(schema.distinguisher, "")

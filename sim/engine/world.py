@@ -82,6 +82,7 @@ class World:
         self._stream_base = self.rng.getrandbits(64)
         self.start = start
         self.log = EventLog()
+        self._clock: tuple[float, datetime] = (0.0, start)
 
     @property
     def t(self) -> float:
@@ -89,8 +90,11 @@ class World:
         return float(self.env.now)
 
     def now(self) -> datetime:
-        """Return the simulated wall clock: the start plus the elapsed simulated time."""
-        return self.start + timedelta(seconds=self.env.now)
+        """Return the simulated wall clock: the start plus the elapsed simulated time (kept for the instant)."""
+        t = self.env.now
+        if t != self._clock[0]:
+            self._clock = (t, self.start + timedelta(seconds=t))
+        return self._clock[1]
 
     def stream(self, name: str) -> random.Random:
         """Return a generator of its own for ``name``, derived from the root generator (module docstring)."""

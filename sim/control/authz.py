@@ -5,9 +5,11 @@ wins, and the reasons of those with no opinion are joined with newlines.
 1. ``system:masters`` may do anything (the privileged-group authorizer).
 2. A model of the Node authorizer (``NodeAuthorizerModel``).
 3. RBAC over the store's roles and bindings (rbac.py).
-Decisions are remembered per request attributes until an RBAC object
-changes (the Node authorizer's rules are static), so the many requests of one
-identity asking the same thing are answered once.
+Decisions are remembered until an RBAC object changes (the Node
+authorizer's rules are static), keyed by what they depend on: RBAC's key
+(``RbacAuthorizer.decision_key``), plus the user name of a would-be node and
+the object name of a Secret or ConfigMap, which the Node authorizer's
+answers name.
 Upstream: pkg/kubeapiserver/authorizer/config.go,
 staging/src/k8s.io/apiserver/pkg/authorization/union/union.go,
 plugin/pkg/auth/authorizer/node/node_authorizer.go,
@@ -17,6 +19,7 @@ pkg/auth/nodeidentifier/default.go.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from sim.control.authn import UserInfo
 from sim.control.rbac import RbacAuthorizer, rules_allow
@@ -27,6 +30,7 @@ from sim.protocol.constants import MASTERS_GROUP, NODE_USER_PREFIX, NODES_GROUP
 __all__ = ["Attributes", "Authorizer", "NodeAuthorizerModel", "node_identity"]
 
 _DECISIONS_KEPT = 4096
+_NODE_GRAPH_RESOURCES = ("secrets", "configmaps")
 
 
 @dataclass(frozen=True)
@@ -106,7 +110,7 @@ class Authorizer:
     def __init__(self, store: Store) -> None:
         self._node = NodeAuthorizerModel()
         self._rbac = RbacAuthorizer(store)
-        self._decisions: dict[Attributes, tuple[bool, str]] = {}
+        self._decisions: dict[tuple[Any, ...], tuple[bool, str]] = {}
         self._generation = -1
 
     def authorize(self, attrs: Attributes) -> tuple[bool, str]:
@@ -115,11 +119,14 @@ class Authorizer:
         if generation != self._generation:
             self._decisions.clear()
             self._generation = generation
-        decision = self._decisions.get(attrs)
+        user = attrs.user.name
+        key = (self._rbac.decision_key(attrs), user if user.startswith(NODE_USER_PREFIX) else None,
+               attrs.name if attrs.resource in _NODE_GRAPH_RESOURCES else None)
+        decision = self._decisions.get(key)
         if decision is None:
             if len(self._decisions) >= _DECISIONS_KEPT:
                 del self._decisions[next(iter(self._decisions))]  # the oldest: a hot key comes straight back
-            decision = self._decisions[attrs] = self._decide(attrs)
+            decision = self._decisions[key] = self._decide(attrs)
         return decision
 
     def _decide(self, attrs: Attributes) -> tuple[bool, str]:

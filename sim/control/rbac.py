@@ -14,8 +14,10 @@ The visit only looks at bindings that can apply: the index keeps, for every
 user's candidates are those of its name and groups, visited in the same
 order as a full scan would (bindings with subjects the index cannot key are
 always candidates). A user whose name no binding names is judged by its
-groups alone, so decisions are remembered per (name when named, groups,
-request attributes) until an RBAC object changes.
+groups alone, and an object's name matters only for resources some rule
+lists ``resourceNames`` for, so decisions are remembered per (name when
+named, groups, attributes, object name when it matters) until an RBAC object
+changes.
 Upstream: plugin/pkg/auth/authorizer/rbac/rbac.go (RuleAllows),
 pkg/registry/rbac/validation/rule.go (VisitRulesFor, appliesToUser, describers),
 pkg/apis/rbac/v1/evaluation_helpers.go (VerbMatches, ResourceMatches, ...).
@@ -170,6 +172,26 @@ class _Index:
     bindings_by_ns: dict[str, _Bindings]
     cluster_roles: dict[str, Obj]
     roles: dict[tuple[str, str], Obj]
+    named_resources: frozenset[str] = frozenset()
+    """Resources (``res`` or ``res/sub``) some rule restricts by ``resourceNames``."""
+    any_named_wildcard: bool = False
+    """Some rule with ``resourceNames`` names its resources by a wildcard: every name may matter."""
+
+
+def _named_resources(roles: Iterable[Obj]) -> tuple[frozenset[str], bool]:
+    """Return the resources rules restrict by name, and whether a wildcard does (then all names matter)."""
+    named: set[str] = set()
+    wildcard = False
+    for role in roles:
+        for rule in role.get("rules") or ():
+            if not isinstance(rule, abc.Mapping) or not rule.get("resourceNames"):
+                continue
+            for res in rule.get("resources") or ():
+                if not isinstance(res, str) or res == "*" or res.startswith("*/"):
+                    wildcard = True
+                else:
+                    named.add(res)
+    return frozenset(named), wildcard
 
 
 class RbacAuthorizer:
@@ -183,14 +205,20 @@ class RbacAuthorizer:
         """Counts rebuilds of the index: a decision cached under one generation holds until the next."""
         self._decisions: dict[tuple[Any, ...], tuple[bool, str]] = {}
 
-    def authorize(self, attrs: Attributes) -> tuple[bool, str]:
-        """Return (allowed, reason): ``RBAC: allowed by ...`` or ``RBAC: <errors>`` / ``""``."""
+    def decision_key(self, attrs: Attributes) -> tuple[Any, ...]:
+        """Return what the decision on ``attrs`` depends on (module docstring): equal keys, equal answers."""
         index = self._current()
         user = attrs.user
         scoped = index.bindings_by_ns.get(attrs.namespace) if attrs.namespace else None
         named = index.cluster_bindings.names(user.name) or (scoped is not None and scoped.names(user.name))
-        key = (user.name if named else None, user.groups, attrs.verb, attrs.api_group, attrs.resource,
-               attrs.subresource, attrs.namespace, attrs.name, attrs.path)
+        combined = f"{attrs.resource}/{attrs.subresource}" if attrs.subresource else attrs.resource
+        name_matters = index.any_named_wildcard or combined in index.named_resources
+        return (user.name if named else None, user.groups, attrs.verb, attrs.api_group, attrs.resource,
+                attrs.subresource, attrs.namespace, attrs.name if name_matters else None, attrs.path)
+
+    def authorize(self, attrs: Attributes) -> tuple[bool, str]:
+        """Return (allowed, reason): ``RBAC: allowed by ...`` or ``RBAC: <errors>`` / ``""``."""
+        key = self.decision_key(attrs)
         decision = self._decisions.get(key)
         if decision is None:
             if len(self._decisions) >= _DECISIONS_KEPT:
@@ -263,12 +291,14 @@ class RbacAuthorizer:
             by_ns: dict[str, list[Obj]] = {}
             for rb in self._store.iter("rolebindings"):
                 by_ns.setdefault(rb["metadata"].get("namespace", ""), []).append(rb)
+            named, wildcard = _named_resources([*self._store.iter("clusterroles"), *self._store.iter("roles")])
             self._index = _Index(
                 cluster_bindings=_Bindings.of(list(self._store.iter("clusterrolebindings")), ""),
                 bindings_by_ns={ns: _Bindings.of(items, ns) for ns, items in by_ns.items()},
                 cluster_roles={r["metadata"]["name"]: r for r in self._store.iter("clusterroles")},
                 roles={(r["metadata"].get("namespace", ""), r["metadata"]["name"]): r
                        for r in self._store.iter("roles")},
+                named_resources=named, any_named_wildcard=wildcard,
             )
             self.generation += 1
             self._decisions.clear()

@@ -9,6 +9,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from cryptography.x509.oid import ExtendedKeyUsageOID
 
 from sim import tlsmodel
 from sim.control.controllers.csrcleaner import is_issued_expired
@@ -24,7 +25,7 @@ from sim.harness import DEFAULT_START, Harness
 from sim.protocol import commands as cmd
 from sim.protocol import constants as C
 from sim.protocol import csr as csrlib
-from sim.protocol import keys, modeled, pins, pki
+from sim.protocol import keys, kubeconfig, modeled, pins, pki
 from sim.protocol.commands import TlsConfig
 from sim.protocol.errors import CryptoError, SigningError
 from sim.protocol.joinconfig import JoinConfiguration
@@ -152,10 +153,8 @@ def test_the_signer_applies_one_policy_to_real_and_modeled_requests(
     assert (symbolic.serial, symbolic.not_before, symbolic.not_after) == (
         real.serial_number, real.not_valid_before_utc, real.not_valid_after_utc)
     assert real_rng.getstate() == modeled_rng.getstate()
-    assert symbolic.ext_key_usages == (C_CLIENT_AUTH_OID,) and symbolic.key_usages == ("digital_signature",)
-
-
-C_CLIENT_AUTH_OID = "1.3.6.1.5.5.7.3.2"
+    assert symbolic.ext_key_usages == (ExtendedKeyUsageOID.CLIENT_AUTH.dotted_string,)
+    assert symbolic.key_usages == ("digital_signature",)
 
 
 @pytest.mark.parametrize(
@@ -232,7 +231,6 @@ def test_the_kubelet_loads_its_modeled_identity(plane: ControlPlane) -> None:
 
 
 def _kubelet_conf(plane: ControlPlane) -> bytes:
-    from sim.protocol import kubeconfig
     return kubeconfig.kubelet_kubeconfig(f"https://{ENDPOINT}", plane.ca.cert_pem).encode()
 
 

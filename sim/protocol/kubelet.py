@@ -16,6 +16,7 @@ The kubelet runs beside kubeadm; kubeadm only sees the files appear.
 from __future__ import annotations
 
 import base64
+import functools
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Generator
@@ -325,6 +326,7 @@ def load_kubelet_identity() -> Generator[Command, Any, KubeletIdentity | None]:
     return KubeletIdentity(server=cluster.server, tls=tls, not_after=not_after)
 
 
+@functools.lru_cache(maxsize=1024)
 def _not_after(cert_pem: bytes) -> datetime:
     """Return NotAfter of the first certificate (X.509 or modeled); raise ValueError when there is none."""
     if modeled.is_modeled(cert_pem):
@@ -332,8 +334,9 @@ def _not_after(cert_pem: bytes) -> datetime:
     return x509.load_pem_x509_certificate(cert_pem).not_valid_after_utc
 
 
+@functools.lru_cache(maxsize=1024)
 def _check_private_key(key_pem: bytes) -> None:
-    """Raise ValueError unless the bytes hold a private key (PEM, or a modeled key)."""
+    """Raise ValueError unless the bytes hold a private key (PEM, or a modeled key); kubeadm polls this every second."""
     if modeled.is_modeled(key_pem):
         modeled.parse_key(key_pem)
     else:

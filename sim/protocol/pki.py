@@ -20,6 +20,7 @@ authority/{authority,policies}.go (signing), pkg/apis/certificates/v1/helpers.go
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import os
 import re
@@ -244,6 +245,12 @@ def parse_csr_pem(data: bytes) -> Csr:
     """Parse a CSR as certificates/v1 ParseCSR does: the first PEM block must be a CERTIFICATE REQUEST."""
     if data.lstrip().startswith(_MODELED_REQUEST):
         return modeled.parse_request(data)
+    return _parse_csr(data)
+
+
+@functools.lru_cache(maxsize=1024)
+def _parse_csr(data: bytes) -> x509.CertificateSigningRequest:
+    """Parse a PKCS#10 request (remembered: the server, approver and signer each parse the same bytes)."""
     block = next(pem_blocks(data), None)
     if block is None or block[0] != "CERTIFICATE REQUEST":
         raise CryptoError("PEM block type must be CERTIFICATE REQUEST")
@@ -262,8 +269,9 @@ def verify_csr_signature(csr: Csr) -> bool:
     return csr.signature_valid if isinstance(csr, modeled.ModeledRequest) else csr.is_signature_valid
 
 
+@functools.lru_cache(maxsize=1024)
 def csr_signature_error(csr: Csr) -> str | None:
-    """Return Go's error text for a CSR whose signature does not verify, or None."""
+    """Return Go's error text for a CSR whose signature does not verify, or None (remembered per request)."""
     if isinstance(csr, modeled.ModeledRequest):
         return None if csr.signature_valid else "x509: ECDSA verification failure"
     return signature_error(csr.signature, csr.tbs_certrequest_bytes, csr.public_key())

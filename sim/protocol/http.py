@@ -8,6 +8,7 @@ JSON-shaped Python values on the way out; drivers serialize them for the wire.
 
 from __future__ import annotations
 
+import functools
 import json
 from dataclasses import dataclass, field
 from typing import Any, Mapping
@@ -44,7 +45,7 @@ class Request:
         content_type: str = "application/json",
     ) -> Request:
         """Build a request from a path with an optional query string and a JSON body."""
-        parts = urlsplit(target)
+        path, query = _split_target(target)
         headers: dict[str, str] = {}
         raw = b""
         if body is not None:
@@ -54,8 +55,8 @@ class Request:
             headers["Authorization"] = f"Bearer {bearer}"
         return Request(
             method=method,
-            path=parts.path,
-            query=dict(parse_qsl(parts.query, keep_blank_values=True)),
+            path=path,
+            query=dict(query),
             headers=headers,
             body=raw,
             client=client,
@@ -75,6 +76,13 @@ class Request:
         if not self.query:
             return self.path
         return self.path + "?" + "&".join(f"{k}={v}" for k, v in self.query.items())
+
+
+@functools.lru_cache(maxsize=1024)
+def _split_target(target: str) -> tuple[str, tuple[tuple[str, str], ...]]:
+    """Return a target's path and query pairs (remembered: every node sends the same few targets)."""
+    parts = urlsplit(target)
+    return parts.path, tuple(parse_qsl(parts.query, keep_blank_values=True))
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -19,10 +19,9 @@ pkg/auth/nodeidentifier/default.go.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 from sim.control.authn import UserInfo
-from sim.control.rbac import RbacAuthorizer, rules_allow
+from sim.control.rbac import Decisions, RbacAuthorizer, rules_allow
 from sim.control.rbac_defaults import node_rules
 from sim.control.store import Store
 from sim.protocol.constants import MASTERS_GROUP, NODE_USER_PREFIX, NODES_GROUP
@@ -110,7 +109,7 @@ class Authorizer:
     def __init__(self, store: Store) -> None:
         self._node = NodeAuthorizerModel()
         self._rbac = RbacAuthorizer(store)
-        self._decisions: dict[tuple[Any, ...], tuple[bool, str]] = {}
+        self._decisions = Decisions(_DECISIONS_KEPT)
         self._generation = -1
 
     def authorize(self, attrs: Attributes) -> tuple[bool, str]:
@@ -122,12 +121,7 @@ class Authorizer:
         user = attrs.user.name
         key = (self._rbac.decision_key(attrs), user if user.startswith(NODE_USER_PREFIX) else None,
                attrs.name if attrs.resource in _NODE_GRAPH_RESOURCES else None)
-        decision = self._decisions.get(key)
-        if decision is None:
-            if len(self._decisions) >= _DECISIONS_KEPT:
-                del self._decisions[next(iter(self._decisions))]  # the oldest: a hot key comes straight back
-            decision = self._decisions[key] = self._decide(attrs)
-        return decision
+        return self._decisions.get(key, lambda: self._decide(attrs))
 
     def _decide(self, attrs: Attributes) -> tuple[bool, str]:
         if MASTERS_GROUP in attrs.user.groups:

@@ -27,7 +27,7 @@ from __future__ import annotations
 
 from collections import abc
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Iterable, Iterator, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Mapping, Sequence
 
 from sim.control.store import Store
 
@@ -35,7 +35,7 @@ if TYPE_CHECKING:
     from sim.control.authn import UserInfo
     from sim.control.authz import Attributes
 
-__all__ = ["RbacAuthorizer", "rule_allows", "rules_allow"]
+__all__ = ["Decisions", "RbacAuthorizer", "rule_allows", "rules_allow"]
 
 _RBAC_RESOURCES = frozenset({"roles", "rolebindings", "clusterroles", "clusterrolebindings"})
 _SA_PREFIX = "system:serviceaccount:"
@@ -194,6 +194,27 @@ def _named_resources(roles: Iterable[Obj]) -> tuple[frozenset[str], bool]:
     return frozenset(named), wildcard
 
 
+class Decisions:
+    """Remember authorization decisions by key, dropping the oldest when full (a hot key comes straight back)."""
+
+    def __init__(self, size: int) -> None:
+        self._kept: dict[tuple[Any, ...], tuple[bool, str]] = {}
+        self._size = size
+
+    def get(self, key: tuple[Any, ...], decide: Callable[[], tuple[bool, str]]) -> tuple[bool, str]:
+        """Return the decision remembered for ``key``, else ``decide()``'s, remembered."""
+        found = self._kept.get(key)
+        if found is None:
+            if len(self._kept) >= self._size:
+                del self._kept[next(iter(self._kept))]
+            found = self._kept[key] = decide()
+        return found
+
+    def clear(self) -> None:
+        """Forget every decision (an RBAC object changed)."""
+        self._kept.clear()
+
+
 class RbacAuthorizer:
     """Answer RBAC questions from the store's Roles, RoleBindings, ClusterRoles and ClusterRoleBindings."""
 
@@ -203,7 +224,7 @@ class RbacAuthorizer:
         self._index = _Index(_Bindings([], {}, []), {}, {}, {})
         self.generation = 0
         """Counts rebuilds of the index: a decision cached under one generation holds until the next."""
-        self._decisions: dict[tuple[Any, ...], tuple[bool, str]] = {}
+        self._decisions = Decisions(_DECISIONS_KEPT)
 
     def decision_key(self, attrs: Attributes) -> tuple[Any, ...]:
         """Return what the decision on ``attrs`` depends on (module docstring): equal keys, equal answers."""
@@ -218,13 +239,7 @@ class RbacAuthorizer:
 
     def authorize(self, attrs: Attributes) -> tuple[bool, str]:
         """Return (allowed, reason): ``RBAC: allowed by ...`` or ``RBAC: <errors>`` / ``""``."""
-        key = self.decision_key(attrs)
-        decision = self._decisions.get(key)
-        if decision is None:
-            if len(self._decisions) >= _DECISIONS_KEPT:
-                del self._decisions[next(iter(self._decisions))]  # the oldest: a hot key comes straight back
-            decision = self._decisions[key] = self._decide(attrs)
-        return decision
+        return self._decisions.get(self.decision_key(attrs), lambda: self._decide(attrs))
 
     def _decide(self, attrs: Attributes) -> tuple[bool, str]:
         errors: list[str] = []

@@ -5,7 +5,7 @@ bare timeout events a second this interpreter steps. A storm is the happy
 path with every Kubernetes default and kubeadm's RSA CA: ``nodes`` workers
 arrive uniformly at ``RATE`` nodes a second (below the csrapproving
 controller's bound of QPS / 2 = 10 CSRs a second, so every node joins). Each
-storm runs in a fresh interpreter (``isolate``), so its peak RSS is its own:
+storm runs in a fresh interpreter (``measure_isolated``), so its peak RSS is its own:
 the child warms the init's RSA key memo with an empty run, measures the raw
 event rate, then times ``simulate`` and reads its RSS before and peak RSS after.
 A run reports joins per wall second, wall time per join in raw-event
@@ -32,7 +32,8 @@ from sim.engine.config import EngineConfig, NodeGroup, UniformArrivals
 from sim.engine.run import simulate
 
 __all__ = [
-    "RATE", "BenchRun", "Target", "measure", "raw_event_rate", "report", "storm_config", "targets",
+    "RATE", "BenchRun", "Target", "measure", "measure_isolated", "raw_event_rate", "report", "storm_config",
+    "targets",
 ]
 
 RATE: Final = 8.0

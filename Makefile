@@ -24,8 +24,9 @@ demo: $(STAMP)
 	$(BIN)/joinsim run $(DEMO_SCENARIOS) --out $(DEMO_OUT)
 	@echo "Tables above; results and plots (PNG, SVG) in $(DEMO_OUT)/"
 
+# One pytest worker per core: the CSR storms of the scenario library take minutes each.
 test: $(STAMP)
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n auto --dist worksteal
 	$(BIN)/python -m mypy
 
 typecheck: $(STAMP)

@@ -18,7 +18,7 @@ def documented(package: str) -> set[str]:
     return set(re.findall(r"`([A-Za-z_][A-Za-z0-9_]*)`", match.group(1)))
 
 
-@pytest.mark.parametrize("package", ["sim.protocol", "sim.control", "sim.engine"])
+@pytest.mark.parametrize("package", ["sim.protocol", "sim.control", "sim.engine", "sim.scenario", "sim.sweep"])
 def test_all_matches_readme(package: str) -> None:
     module = importlib.import_module(package)
     assert set(module.__all__) == documented(package)

@@ -18,8 +18,9 @@ from tests.engine_support import DISCOVERY_PREFIX, HOST, costs_with, run
 REFUSED = f"dial tcp {HOST}:6443: connect: connection refused"
 
 
-def firewall(action: str, window: Window = Window()) -> NetworkSettings:
-    return NetworkSettings(firewall=(FirewallRule(host=HOST, port=6443, action=action, window=window),))  # type: ignore[arg-type]
+def firewall(action: str, window: Window = Window(), reject_with: str = "tcp-reset") -> NetworkSettings:
+    return NetworkSettings(firewall=(FirewallRule(host=HOST, port=6443, action=action, window=window,  # type: ignore[arg-type]
+                                                  reject_with=reject_with),))  # type: ignore[arg-type]
 
 
 def test_drop_on_6443_fails_discovery_after_five_minutes_with_the_client_timeout() -> None:
@@ -41,6 +42,25 @@ def test_reject_on_6443_fails_the_same_way_with_connection_refused() -> None:
         assert node.ended == DISCOVERY_TIMEOUT
         # refused a round trip later, so kubeadm tries on every 5 s tick: at 0, 5, ..., 295
         assert sum(1 for _, mark in node.marks if mark == "discovery-attempt") == 60
+
+
+@pytest.mark.parametrize(
+    "reject_with, inner",
+    [
+        pytest.param("icmp-port-unreachable", "connect: connection refused", id="valid: iptables' default REJECT"),
+        pytest.param("icmp-host-prohibited", "connect: no route to host", id="valid: firewalld's REJECT"),
+    ],
+)
+def test_an_icmp_reject_reads_as_go_reports_it(reject_with: str, inner: str) -> None:
+    node = run(1, network=firewall("REJECT", reject_with=reject_with)).nodes[0]
+    assert node.error == DISCOVERY_PREFIX + f"dial tcp {HOST}:6443: {inner}"
+    assert sum(1 for _, mark in node.marks if mark == "discovery-attempt") == 60  # answered, so every 5 s tick
+
+
+def test_an_unknown_reject_with_is_refused() -> None:
+    with pytest.raises(ValueError, match="reject_with must be one of tcp-reset, icmp-port-unreachable, "
+                                         "icmp-host-prohibited, got 'icmp-net-prohibited'"):
+        FirewallRule(host=HOST, action="REJECT", reject_with="icmp-net-prohibited")  # type: ignore[arg-type]
 
 
 def test_a_drop_window_shorter_than_the_timeout_lets_nodes_join_late() -> None:

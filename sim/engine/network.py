@@ -59,6 +59,9 @@ CLIENT_TIMEOUT_CONNECTING: Final = (
 CLIENT_TIMEOUT_AWAITING_HEADERS: Final = "context deadline exceeded (Client.Timeout exceeded while awaiting headers)"
 
 Action = Literal["DROP", "REJECT"]
+RejectWith = Literal["tcp-reset", "icmp-port-unreachable", "icmp-host-prohibited"]
+# A TCP reset and ICMP port-unreachable both surface as ECONNREFUSED; host-prohibited as EHOSTUNREACH.
+REJECT_WITH: Final = ("tcp-reset", "icmp-port-unreachable", "icmp-host-prohibited")
 
 
 def connection_refused(endpoint: str) -> str:
@@ -160,10 +163,14 @@ class FirewallRule:
     action: Action = "DROP"
     source_group: str | None = None
     window: Window = ALWAYS
+    reject_with: RejectWith = "tcp-reset"
+    """What a REJECT sends back: iptables' ``--reject-with`` (firewalld rejects with icmp-host-prohibited)."""
 
     def __post_init__(self) -> None:
         if self.action not in ("DROP", "REJECT"):
             raise ValueError(f"a firewall action must be DROP or REJECT, got {self.action!r}")
+        if self.reject_with not in REJECT_WITH:
+            raise ValueError(f"reject_with must be one of {', '.join(REJECT_WITH)}, got {self.reject_with!r}")
 
     def matches(self, host: str, port: int, src_group: str, t: float) -> bool:
         """Tell whether the rule applies to this connection at ``t``."""
@@ -237,6 +244,8 @@ class Reject:
 
     reason: str
     link: Link = field(default_factory=Link)
+    host_unreachable: bool = False
+    """An ICMP host-prohibited answer: Go reports ``no route to host`` instead of ``connection refused``."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -254,6 +263,8 @@ def transport_failure(route: Route, endpoint: str) -> TransportFailure:
     with ``CLIENT_TIMEOUT_AWAITING_HEADERS`` instead; the driver knows when.
     """
     if isinstance(route, Reject):
+        if route.host_unreachable:
+            return TransportFailure(message=no_route_to_host(endpoint))
         return TransportFailure(message=connection_refused(endpoint))
     if isinstance(route, NoRoute):
         return TransportFailure(message=no_route_to_host(endpoint))
@@ -316,7 +327,9 @@ class Network:
             return Drop(reason="partition")
         for rule in self.firewall:
             if rule.matches(target.name, port, src_group, t):
-                return Drop(reason="firewall") if rule.action == "DROP" else Reject(reason="firewall", link=link)
+                if rule.action == "DROP":
+                    return Drop(reason="firewall")
+                return Reject(reason="firewall", link=link, host_unreachable=rule.reject_with == "icmp-host-prohibited")
         if not intercepted and port not in target.ports:
             return Reject(reason="closed", link=link)
         return Deliver(to_host=target.name, link=link, intercepted=intercepted)

@@ -18,7 +18,7 @@ from typing import Any, Iterable, Literal, Mapping
 
 from sim.engine import FirewallRule, Link, NetworkSettings, Partition, Window
 from sim.engine.latency import LatencyModel
-from sim.engine.network import DEFAULT_LATENCY, split_endpoint
+from sim.engine.network import DEFAULT_LATENCY, REJECT_WITH, RejectWith, split_endpoint
 from sim.scenario.kinds import Choice, Duration, Latency, Number, Text
 from sim.scenario.problems import INVALID, Path, Problem, got
 from sim.scenario.records import ListOf, Record, option
@@ -91,6 +91,8 @@ class RuleSpec:
                                                "DROP")
     source: str = option(Text(), "the source group (any: every group)", "any")
     window: WindowSpec = option(Record(WindowSpec), "when the rule holds", WindowSpec())
+    reject_with: RejectWith = option(Choice(REJECT_WITH), "what a REJECT answers (firewalld: icmp-host-prohibited, "
+                                     "which clients see as 'no route to host')", "tcp-reset")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -129,6 +131,7 @@ def _engine(spec: NetworkSpec, scenario: Scenario) -> Mapping[str, Any]:
         links=tuple((link.between[0], link.between[1], Link(latency=link.latency, loss=link.loss))
                     for link in spec.links),
         firewall=tuple(FirewallRule(host=_host(rule, scenario), port=rule.port, action=rule.action,
+                                    reject_with=rule.reject_with,
                                     source_group=None if rule.source == "any" else rule.source,
                                     window=rule.window.build()) for rule in spec.firewall),
         partitions=tuple(Partition(side_a=frozenset(p.side_a), side_b=frozenset(p.side_b), window=p.window.build())

@@ -1,15 +1,14 @@
-"""Run ``joinsim bench --emulate``'s measurement with a few real joins, and check its arithmetic."""
+"""Run ``joinsim bench --emulate``'s measurement with a few real joins, and check its argument errors."""
 
 from __future__ import annotations
 
 import io
 import json
-import math
 from pathlib import Path
 
 import pytest
 
-from sim.emulate.bench import percentile, run_emulate_bench
+from sim.emulate.bench import run_emulate_bench
 
 
 def test_a_few_real_joins_are_measured_and_written_as_json(tmp_path: Path) -> None:
@@ -47,17 +46,3 @@ def test_bad_arguments_exit_2_before_starting_anything(tmp_path: Path, nodes: in
     assert run_emulate_bench(nodes, concurrency, str(tmp_path / "x.json"), stderr=err) == 2
     assert err.getvalue() == message + "\n" and not (tmp_path / "x.json").exists()
 
-
-@pytest.mark.parametrize("values, q, expected", [
-    pytest.param([3.0, 1.0, 2.0], 50, 2.0, id="valid: median of three"),
-    pytest.param([float(i) for i in range(1, 101)], 95, 95.0, id="valid: nearest rank"),
-    pytest.param([float(i) for i in range(1, 101)], 99, 99.0, id="valid: p99 of a hundred"),
-    pytest.param([5.0], 99, 5.0, id="valid: one value"),
-    pytest.param([1.0, 2.0], 100, 2.0, id="valid: the maximum"),
-])
-def test_percentiles_are_nearest_rank(values: list[float], q: float, expected: float) -> None:
-    assert percentile(values, q) == expected
-
-
-def test_no_values_have_no_percentile() -> None:
-    assert math.isnan(percentile([], 50))

@@ -37,8 +37,9 @@ from sim.emulate.server import ServeOptions
 from sim.emulate.server_thread import ServerThread
 from sim.fileutil import write_atomic
 from sim.protocol.joinconfig import JoinConfiguration
+from sim.report.metrics import percentile
 
-__all__ = ["BenchResult", "percentile", "run_emulate_bench"]
+__all__ = ["BenchResult", "run_emulate_bench"]
 
 DEFAULT_CA_KEY_TYPE = "rsa"
 """kubeadm's default CA and certificate key type: the server's signing cost is RSA's."""
@@ -82,15 +83,6 @@ class BenchResult:
             "ca_key_type": self.ca_key_type, "joinsim": __version__, "python": platform.python_version(),
             "cpus": os.cpu_count(), "finished": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
         }
-
-
-def percentile(values: list[float], q: float) -> float:
-    """Return the nearest-rank ``q``-th percentile (NaN for no values)."""
-    if not values:
-        return float("nan")
-    ordered = sorted(values)
-    rank = max(1, math.ceil(q / 100 * len(ordered)))
-    return ordered[min(rank, len(ordered)) - 1]
 
 
 def _round(value: float) -> float | None:

@@ -166,6 +166,25 @@ def test_unparsable_ca_is_refused_before_dialing() -> None:
     assert result == cmd.TransportFailure(message="unable to load root certificates: unable to parse bytes as PEM block")
 
 
+@pytest.mark.parametrize("endpoint, message", [
+    pytest.param("127.0.0.1:99999", "dial tcp: address 99999: invalid port", id="invalid: port beyond 65535"),
+    pytest.param("127.0.0.1:abc", 'invalid port ":abc" after host', id="invalid: port not a number"),
+    pytest.param("127.0.0.1:-1", 'invalid port ":-1" after host', id="invalid: negative port"),
+])
+def test_an_unusable_port_is_gos_error_before_dialing(endpoint: str, message: str) -> None:
+    assert send(endpoint, Request.build("GET", "/"), cmd.TlsConfig(insecure=True)) == cmd.TransportFailure(
+        message=message)
+
+
+@pytest.mark.parametrize("endpoint, split", [
+    pytest.param("127.0.0.1:6443", ("127.0.0.1", 6443), id="valid: host and port"),
+    pytest.param("[::1]:6443", ("::1", 6443), id="valid: IPv6"),
+    pytest.param("127.0.0.1:", ("127.0.0.1", 443), id="valid: an empty port is https's"),
+])
+def test_usable_endpoints_split_as_go_dials_them(endpoint: str, split: tuple[str, int]) -> None:
+    assert goerrors.port_error(endpoint) is None and goerrors.split_endpoint(endpoint) == split
+
+
 def test_request_carries_user_agent_query_and_body(server: ThreadedApp) -> None:
     request = Request.build("POST", "/json?timeout=10s", body={"a": 1})
     result = send(server.endpoint, request, cmd.TlsConfig(insecure=True))

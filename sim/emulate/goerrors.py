@@ -22,6 +22,7 @@ import aiohttp
 from cryptography import x509
 
 from sim.protocol import x509verify
+from sim.protocol.errors import go_quote
 
 TIMEOUT = "net/http: request canceled while waiting for connection (Client.Timeout exceeded while awaiting headers)"
 UNKNOWN_AUTHORITY = "x509: certificate signed by unknown authority"
@@ -42,9 +43,26 @@ _ALERTS = {
 
 
 def split_endpoint(endpoint: str) -> tuple[str, int]:
-    """Split ``host:port`` (``[v6]:port`` too) into a bare host and a port."""
+    """Split ``host:port`` (``[v6]:port`` too) into a bare host and a port; an empty port is 443, as Go dials it."""
     host, _, port = endpoint.rpartition(":")
-    return host.strip("[]"), int(port)
+    return host.strip("[]"), int(port) if port else 443
+
+
+def port_error(endpoint: str) -> str | None:
+    """Return Go's error for a port it cannot dial, before anything is sent; None for a usable (or empty) port.
+
+    Digits beyond 65535 fail the dial (net/ipsock.go: ``dial tcp: address
+    99999: invalid port``); anything else but digits fails net/url's parse
+    (``invalid port ":abc" after host``).
+    """
+    port = endpoint.rpartition(":")[2]
+    if not port or "]" in port:
+        return None
+    if not (port.isascii() and port.isdigit()):
+        return f"invalid port {go_quote(':' + port)} after host"
+    if int(port) > 65535:
+        return f"dial tcp: address {port}: invalid port"
+    return None
 
 
 def dial_address(endpoint: str) -> str:

@@ -141,6 +141,10 @@ class Transport:
         context = self._context(tls)
         if isinstance(context, TransportFailure):
             return context
+        bad_port = goerrors.port_error(endpoint)
+        if bad_port is not None:
+            self.requests.append((request.method, request.path, bad_port))
+            return TransportFailure(message=bad_port)
         url = build_url(endpoint, request.path, request.query)
         try:
             async with asyncio.timeout(timeout):
@@ -186,6 +190,10 @@ class Transport:
         if isinstance(context, TransportFailure):
             return context
         collection, _, name = request.path.rpartition("/")
+        bad_port = goerrors.port_error(endpoint)
+        if bad_port is not None:
+            self.requests.append(("WATCH", collection, bad_port))
+            return TransportFailure(message=bad_port)
         query = {"fieldSelector": f"metadata.name={name}", "resourceVersion": resource_version,
                  "timeoutSeconds": str(max(1, math.ceil(remaining))), "watch": "true"}
         url = build_url(endpoint, collection, query)

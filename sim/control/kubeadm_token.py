@@ -15,7 +15,7 @@ cmd/kubeadm/app/apis/kubeadm/validation/validation.go (ValidateTokenGroups).
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TYPE_CHECKING, Iterable, Sequence
+from typing import TYPE_CHECKING, Any, Iterable, Mapping, Sequence
 
 from sim.control.store import Store
 from sim.protocol import tokens
@@ -30,11 +30,15 @@ if TYPE_CHECKING:
     from sim.control.kubeadm_init import ClusterSecrets
 
 __all__ = [
-    "create_token", "delete_token", "delete_tokens", "generate_token", "join_command", "join_command_raw",
-    "list_tokens", "validate_token_flags",
+    "DELETE_MISSING_ARGUMENT", "create_token", "decode_token_secrets", "delete_token", "delete_tokens",
+    "generate_token", "join_command", "join_command_line", "join_command_raw", "list_tokens", "token_id_of",
+    "validate_token_flags",
 ]
 
 _AUTHENTICATION = "authentication"
+DELETE_MISSING_ARGUMENT = (f"missing argument; 'token delete' is missing token of form "
+                           f"{go_quote(BOOTSTRAP_TOKEN_PATTERN)} or {go_quote(BOOTSTRAP_TOKEN_ID_PATTERN)}")
+"""What ``kubeadm token delete`` says when given no token."""
 
 
 def generate_token(rng: Rng) -> str:
@@ -74,9 +78,14 @@ def list_tokens(store: Store, now: datetime) -> tuple[list[BootstrapToken], list
     kubeadm prints each decode error with ``%v`` and no newline; the texts
     are returned one per Secret. Secrets come in name order, as the API lists them.
     """
+    return decode_token_secrets(store.iter("secrets", KUBE_SYSTEM_NAMESPACE))
+
+
+def decode_token_secrets(secrets: Iterable[Mapping[str, Any]]) -> tuple[list[BootstrapToken], list[str]]:
+    """Return the bootstrap-token Secrets that decode and kubeadm's error text for each that does not."""
     found: list[BootstrapToken] = []
     errors: list[str] = []
-    for secret in store.iter("secrets", KUBE_SYSTEM_NAMESPACE):
+    for secret in secrets:
         if secret.get("type") != SECRET_TYPE_BOOTSTRAP_TOKEN:
             continue
         try:
@@ -86,15 +95,20 @@ def list_tokens(store: Store, now: datetime) -> tuple[list[BootstrapToken], list
     return found, errors
 
 
+def token_id_of(arg: str) -> str:
+    """Return the token id ``kubeadm token delete`` reads from an argument: an id, or a whole token."""
+    if tokens.is_valid_bootstrap_token_id(arg):
+        return arg
+    try:
+        return tokens.parse_token(arg)[0]
+    except TokenError:
+        raise TokenError(f"given token didn't match pattern {go_quote(BOOTSTRAP_TOKEN_PATTERN)} "
+                         f"or {go_quote(BOOTSTRAP_TOKEN_ID_PATTERN)}") from None
+
+
 def delete_token(store: Store, arg: str) -> str:
     """Delete one token given by id or full token; return kubeadm's output line."""
-    token_id = arg
-    if not tokens.is_valid_bootstrap_token_id(arg):
-        try:
-            token_id, _ = tokens.parse_token(arg)
-        except TokenError:
-            raise TokenError(f"given token didn't match pattern {go_quote(BOOTSTRAP_TOKEN_PATTERN)} "
-                             f"or {go_quote(BOOTSTRAP_TOKEN_ID_PATTERN)}") from None
+    token_id = token_id_of(arg)
     try:
         store.delete("secrets", KUBE_SYSTEM_NAMESPACE, tokens.secret_name(token_id))
     except ApiStatusError as err:
@@ -105,8 +119,7 @@ def delete_token(store: Store, arg: str) -> str:
 def delete_tokens(store: Store, args: Sequence[str]) -> list[str]:
     """Run ``kubeadm token delete`` with its arguments, stopping at the first failure (RunDeleteTokens)."""
     if not args:
-        raise TokenError(f"missing argument; 'token delete' is missing token of form "
-                         f"{go_quote(BOOTSTRAP_TOKEN_PATTERN)} or {go_quote(BOOTSTRAP_TOKEN_ID_PATTERN)}")
+        raise TokenError(DELETE_MISSING_ARGUMENT)
     return [delete_token(store, arg) for arg in args]
 
 
@@ -126,13 +139,18 @@ def join_command_raw(host_port: str, token: str, ca_pins: Iterable[str], *, cont
     return out
 
 
-def join_command(secrets: ClusterSecrets, token: str, certificate_key: str | None = None) -> str:
+def join_command_line(host_port: str, token: str, ca_pins: Iterable[str], certificate_key: str = "") -> str:
     """Return the line ``kubeadm token create --print-join-command`` prints (without its newline).
 
     The worker form ends with a space after the last hash; with a
     certificate key it ends ``--control-plane --certificate-key <key>``.
     """
-    raw = join_command_raw(secrets.host_port, token, secrets.ca_pins(), control_plane=bool(certificate_key),
-                           certificate_key=certificate_key or "")
+    raw = join_command_raw(host_port, token, ca_pins, control_plane=bool(certificate_key),
+                           certificate_key=certificate_key)
     return raw.replace("\\\n", "").replace("\t", "")
+
+
+def join_command(secrets: ClusterSecrets, token: str, certificate_key: str | None = None) -> str:
+    """Return ``join_command_line`` for the cluster ``kubeadm init`` made."""
+    return join_command_line(secrets.host_port, token, secrets.ca_pins(), certificate_key or "")
 

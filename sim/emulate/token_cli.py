@@ -25,7 +25,9 @@ from typing import Any
 from sim.emulate.cliutil import fail
 from sim.emulate.goduration import parse_duration
 from sim.emulate.transport import Transport, build_url
-from sim.control.kubeadm_token import join_command_raw, validate_token_flags
+from sim.control.kubeadm_token import (
+    DELETE_MISSING_ARGUMENT, decode_token_secrets, join_command_line, token_id_of, validate_token_flags,
+)
 from sim.protocol import constants as C
 from sim.protocol import kubeconfig, pins, tokens, x509verify
 from sim.protocol.commands import TlsConfig
@@ -189,9 +191,8 @@ def join_command(admin: Admin, token: str, certificate_key: str = "") -> str:
                                                                    err))) from None
     if not cas:
         raise JoinsimError("failed to get join command: no CA certificates found in kubeconfig")
-    raw = join_command_raw(admin.server.replace("https://", ""), token, [pins.certificate_pin(ca) for ca in cas],
-                           control_plane=bool(certificate_key), certificate_key=certificate_key)
-    return raw.replace("\\\n", "").replace("\t", "")
+    return join_command_line(admin.server.replace("https://", ""), token, [pins.certificate_pin(ca) for ca in cas],
+                             certificate_key)
 
 
 async def list_tokens(admin: Admin, now: datetime | None = None) -> tuple[str, list[str]]:
@@ -200,29 +201,19 @@ async def list_tokens(admin: Admin, now: datetime | None = None) -> tuple[str, l
     response, problem = await _call(admin, "GET", target)
     if response is None or not response.ok:
         raise JoinsimError(wrap("failed to list bootstrap tokens", _error(response, problem)))
-    found: list[tokens.BootstrapToken] = []
-    errors: list[str] = []
-    for secret in (response.body or {}).get("items") or []:
-        try:
-            found.append(tokens.token_from_secret(secret))
-        except TokenError as err:
-            errors.append(str(err))
+    found, errors = decode_token_secrets((response.body or {}).get("items") or [])
     return format_token_list(found, now or datetime.now(timezone.utc)), errors
 
 
 async def delete(admin: Admin, args: list[str]) -> int:
     """Delete each token given by id or whole token, stopping at the first failure (RunDeleteTokens)."""
     if not args:
-        return fail(f"missing argument; 'token delete' is missing token of form "
-                    f"{go_quote(C.BOOTSTRAP_TOKEN_PATTERN)} or {go_quote(C.BOOTSTRAP_TOKEN_ID_PATTERN)}")
+        return fail(DELETE_MISSING_ARGUMENT)
     for arg in args:
-        token_id = arg
-        if not tokens.is_valid_bootstrap_token_id(arg):
-            try:
-                token_id, _ = tokens.parse_token(arg)
-            except TokenError:
-                return fail(f"given token didn't match pattern {go_quote(C.BOOTSTRAP_TOKEN_PATTERN)} "
-                            f"or {go_quote(C.BOOTSTRAP_TOKEN_ID_PATTERN)}")
+        try:
+            token_id = token_id_of(arg)
+        except TokenError as err:
+            return fail(str(err))
         response, problem = await _call(admin, "DELETE", f"{SECRETS}/{tokens.secret_name(token_id)}")
         if response is None or not response.ok:
             return fail(wrap(f"failed to delete bootstrap token {go_quote(token_id)}", _error(response, problem)))

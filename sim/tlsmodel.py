@@ -26,6 +26,7 @@ from sim.control import status
 from sim.control.plane import ControlPlane, subject_of
 from sim.protocol import modeled, pki, x509verify
 from sim.protocol.commands import TlsConfig, TransportFailure
+from sim.protocol.errors import TLS_VERIFY_PREFIX, X509_UNKNOWN_AUTHORITY
 from sim.protocol.http import ClientSubject, Response
 
 __all__ = [
@@ -33,17 +34,14 @@ __all__ = [
     "verify_server", "watch_changed",
 ]
 
-UNKNOWN_AUTHORITY = "x509: certificate signed by unknown authority"
-
-
 def verify_server(serving: x509.Certificate, tls: TlsConfig, host: str, now: datetime) -> str | None:
     """Return the x509 error a client trusting ``tls.ca_pem`` sees for this server certificate, or None."""
     if not tls.ca_pem:
-        return UNKNOWN_AUTHORITY
+        return X509_UNKNOWN_AUTHORITY
     try:
         roots = x509verify.parse_certs_pem(tls.ca_pem)
     except ValueError:
-        return UNKNOWN_AUTHORITY
+        return X509_UNKNOWN_AUTHORITY
     return x509verify.verify_chain(serving, roots, now) or x509verify.verify_hostname(serving, host)
 
 
@@ -60,7 +58,7 @@ def serving_failure(serving: x509.Certificate, tls: TlsConfig, endpoint: str,
     problem = verify_server(serving, tls, endpoint.rsplit(":", 1)[0].strip("[]"), now)
     if problem is None:
         return None
-    return TransportFailure(message=f"tls: failed to verify certificate: {problem}")
+    return TransportFailure(message=TLS_VERIFY_PREFIX + problem)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -22,11 +22,9 @@ import aiohttp
 from cryptography import x509
 
 from sim.protocol import x509verify
-from sim.protocol.errors import go_quote
+from sim.protocol.errors import TLS_VERIFY_PREFIX, X509_UNKNOWN_AUTHORITY, go_quote
 
 TIMEOUT = "net/http: request canceled while waiting for connection (Client.Timeout exceeded while awaiting headers)"
-UNKNOWN_AUTHORITY = "x509: certificate signed by unknown authority"
-TLS_VERIFY_PREFIX = "tls: failed to verify certificate: "
 # OpenSSL X509_V_ERR_* codes for a host name / IP address mismatch
 _HOSTNAME_CODES = frozenset({62, 64})
 # OpenSSL alert reasons a server sends about our client certificate, in Go's crypto/tls words
@@ -136,21 +134,21 @@ def verification_text(leaf: x509.Certificate | None, host: str, ca_pem: bytes | 
     if leaf is None:  # the server went away before we could look: Go's texts for an unnamed certificate
         if code in _HOSTNAME_CODES:
             return f"x509: certificate is not valid for any names, but wanted to match {host}"
-        return UNKNOWN_AUTHORITY
+        return X509_UNKNOWN_AUTHORITY
     now = now or datetime.now(timezone.utc)
     try:
         roots = x509verify.parse_certs_pem(ca_pem) if ca_pem else []
     except ValueError:
         roots = []
-    chain = x509verify.verify_chain(leaf, roots, now) if roots else UNKNOWN_AUTHORITY
+    chain = x509verify.verify_chain(leaf, roots, now) if roots else X509_UNKNOWN_AUTHORITY
     if chain and chain.startswith("x509: certificate has expired"):
         return chain
     hostname = x509verify.verify_hostname(leaf, host)
     if hostname:
         return hostname
     if not roots and code not in _HOSTNAME_CODES and code is not None:
-        return UNKNOWN_AUTHORITY
-    return chain or UNKNOWN_AUTHORITY
+        return X509_UNKNOWN_AUTHORITY
+    return chain or X509_UNKNOWN_AUTHORITY
 
 
 async def failure_text(err: BaseException, endpoint: str, ca_pem: bytes | None) -> str:

@@ -11,6 +11,11 @@ from __future__ import annotations
 from typing import Any, Mapping
 
 DISCOVERY_WRAP = "couldn't validate the identity of the API Server"
+# go/src/crypto/x509/verify.go UnknownAuthorityError and CertificateInvalidError (Expired)
+X509_UNKNOWN_AUTHORITY = "x509: certificate signed by unknown authority"
+X509_EXPIRED_PREFIX = "x509: certificate has expired or is not yet valid: current time"
+# go/src/crypto/tls/handshake_client.go: how the client wraps a failed server certificate check
+TLS_VERIFY_PREFIX = "tls: failed to verify certificate: "
 
 
 class JoinsimError(Exception):

@@ -43,7 +43,7 @@ from typing import Any, Final, Sequence
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
-from .errors import CryptoError
+from .errors import X509_EXPIRED_PREFIX, X509_UNKNOWN_AUTHORITY, CryptoError
 from .keys import PrivateKey, ecdsa_scalar
 from .rng import Rng
 
@@ -288,7 +288,7 @@ def parse_certificate(data: bytes) -> ModeledCertificate:
 def verify_certificate(cert: ModeledCertificate, ca_cert: x509.Certificate, ca_key: PrivateKey,
                        now: datetime) -> str | None:
     """Check a modeled certificate against the CA as Go's x509.Verify would; return its error text or None."""
-    prefix = "x509: certificate has expired or is not yet valid: current time"
+    prefix = X509_EXPIRED_PREFIX
     stamp = now.astimezone(timezone.utc).strftime(_TIME)
     if now < cert.not_before:
         return f"{prefix} {stamp} is before {cert.not_before.strftime(_TIME)}"
@@ -296,5 +296,5 @@ def verify_certificate(cert: ModeledCertificate, ca_cert: x509.Certificate, ca_k
         return f"{prefix} {stamp} is after {cert.not_after.strftime(_TIME)}"
     mac = hmac.new(_ca_secret(ca_key), cert.tbs(), hashlib.sha256).hexdigest()
     if cert.issuer != _issuer_name(ca_cert) or not hmac.compare_digest(mac, cert.signature):
-        return "x509: certificate signed by unknown authority"
+        return X509_UNKNOWN_AUTHORITY
     return None

@@ -33,7 +33,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from . import modeled
-from .errors import CryptoError, go_quote
+from .errors import X509_EXPIRED_PREFIX, X509_UNKNOWN_AUTHORITY, CryptoError, go_quote
 
 # pkg/controller/certificates/authority/policies.go extKeyUsageDict, also read by the signer policy in pki.
 # value: (Go x509.ExtKeyUsage enum, OID); Go sorts by the enum
@@ -132,7 +132,7 @@ def verify_signed_by(cert: x509.Certificate, ca_cert: x509.Certificate) -> bool:
 
 
 def _validity_error(cert: x509.Certificate, now: datetime) -> str | None:
-    prefix = "x509: certificate has expired or is not yet valid: current time"
+    prefix = X509_EXPIRED_PREFIX
     if now < cert.not_valid_before_utc:
         return f"{prefix} {_rfc3339(now)} is before {_rfc3339(cert.not_valid_before_utc)}"
     if now > cert.not_valid_after_utc:
@@ -211,7 +211,7 @@ def _candidate_roots(cert: x509.Certificate,
 
 
 def _unknown_authority(hint: tuple[str, x509.Certificate] | None) -> str:
-    text = "x509: certificate signed by unknown authority"
+    text = X509_UNKNOWN_AUTHORITY
     if hint is None:
         return text
     err, candidate = hint

@@ -17,6 +17,7 @@ from datetime import datetime, timedelta
 from typing import Any, Callable, Final
 
 from sim.protocol import commands as cmd
+from sim.protocol.constants import KUBELET_PORT
 from sim.protocol.join import JoinOutcome
 from sim.protocol.preflight import NodeFacts
 
@@ -64,7 +65,7 @@ class Machine:
         """Return what preflight sees now: the machine's files and ports, with the kubelet's port if it runs."""
         ports = set(self.facts.ports_in_use)
         if self.kubelet_running:
-            ports.add(10250)
+            ports.add(KUBELET_PORT)
         return self.facts.with_changes(files=dict(self.files), ports_in_use=frozenset(ports))
 
     def kubelet_state(self) -> cmd.KubeletState:

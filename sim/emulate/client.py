@@ -48,7 +48,6 @@ class _Kubelet:
     healthy: bool = False
     csr_name: str = ""
     csr_server: str = ""
-    outcome: KubeletOutcome | None = None
     error: str = ""
 
 
@@ -85,11 +84,6 @@ class NodeClient:
         finally:
             await self._stop_kubelet()
             await self.transport.close()
-
-    @property
-    def kubelet_outcome(self) -> KubeletOutcome | None:
-        """Return how the kubelet's bootstrap ended, if it did."""
-        return self._kubelet.outcome
 
     async def drive(self, workflow: Generator[cmd.Command, Any, Any], process: str) -> Any:
         """Run a workflow to completion, executing each command it yields; return its result."""
@@ -193,7 +187,6 @@ class NodeClient:
             self._kubelet.running = self._kubelet.healthy = False
             self._log(cmd.Log(text=f"kubelet exited: {self._kubelet.error}", stream="kubelet"), "kubelet")
             return None
-        self._kubelet.outcome = outcome
         return outcome
 
     async def _stop_kubelet(self) -> None:

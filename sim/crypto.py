@@ -47,11 +47,11 @@ class Crypto(Protocol):
 
 
 class RealCrypto:
-    """Generate real keys, CSRs and certificates with the node's seeded generator."""
+    """Generate real keys, CSRs and certificates with the node's seeded generator (the OS's without one)."""
 
     mode: str = "real"
 
-    def run(self, command: cmd.Command, now: datetime, rng: Rng) -> Any:
+    def run(self, command: cmd.Command, now: datetime, rng: Rng | None) -> Any:
         """Return a key, a PEM CSR, or ``(cert_pem, key_pem)``, as the command asks."""
         if isinstance(command, cmd.GenerateKey):
             return keys.generate_private_key(command.key_type, rng)

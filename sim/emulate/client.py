@@ -25,10 +25,10 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, Generator, TextIO
 
+from sim.crypto import CRYPTO_COMMANDS, RealCrypto
 from sim.emulate.nodefs import NodeFS
 from sim.emulate.transport import Transport, user_agent
 from sim.protocol import commands as cmd
-from sim.protocol import keys, pki
 from sim.protocol.constants import KUBELET_CLIENT_USAGES_ECDSA, KUBELET_PORT
 from sim.protocol.join import JoinOutcome, join
 from sim.protocol.joinconfig import JoinConfiguration
@@ -117,12 +117,8 @@ class NodeClient:
         if isinstance(c, cmd.RemoveFile):
             self.fs.remove(c.path)
             return None
-        if isinstance(c, cmd.GenerateKey):
-            return keys.generate_private_key(c.key_type)
-        if isinstance(c, cmd.CreateCSR):
-            return pki.build_csr(c.key, common_name=c.common_name, organizations=c.organizations)
-        if isinstance(c, cmd.IssueCertificate):
-            return _issue(c)
+        if isinstance(c, CRYPTO_COMMANDS):
+            return RealCrypto().run(c, datetime.now(timezone.utc), None)  # keys from the OS
         if isinstance(c, cmd.InspectNode):
             return self.inspect()
         if isinstance(c, cmd.StartKubelet):
@@ -200,18 +196,6 @@ class NodeClient:
                 pass
         self._kubelet.task = None
         self._kubelet.running = self._kubelet.healthy = False
-
-
-def _issue(c: cmd.IssueCertificate) -> tuple[bytes, bytes]:
-    """Issue a control-plane certificate from a CA the node downloaded, with OS randomness."""
-    ca = pki.CertKey.from_pem(c.ca_cert_pem, c.ca_key_pem)
-    now = datetime.now(timezone.utc)
-    if c.server:
-        issued = pki.create_serving_cert(ca, common_name=c.common_name, dns_names=c.dns_names,
-                                         ip_addresses=c.ip_addresses, now=now)
-    else:
-        issued = pki.create_client_cert(ca, common_name=c.common_name, organizations=c.organizations, now=now)
-    return issued.cert_pem, issued.key_pem
 
 
 async def run_join(cfg: JoinConfiguration, root: str, **options: Any) -> tuple[JoinOutcome, NodeClient]:

@@ -10,6 +10,8 @@ from __future__ import annotations
 import os
 import socket
 
+from sim.protocol.joinconfig import split_host_port_error
+
 __all__ = ["ListenError", "advertised_host", "listen_socket", "split_host_port"]
 
 
@@ -50,17 +52,13 @@ def listen_socket(bind: str, port: int, backlog: int) -> socket.socket:
 def split_host_port(text: str) -> tuple[str, int]:
     """Split ``host:port`` (``[v6]:port`` too) as Go's ``net.SplitHostPort`` does; raise ValueError otherwise.
 
-    The error texts are Go's (net/ipsock.go): ``address <a>: missing port in address`` and friends.
+    The error texts are Go's (net/ipsock.go): ``address <a>: missing port in address`` and friends
+    (``sim.protocol.joinconfig.split_host_port_error``), then ``invalid port`` for a port outside 0-65535.
     """
-    host, sep, port = text.rpartition(":")
-    if not sep:
-        raise ValueError(f"address {text}: missing port in address")
-    if host.startswith("["):
-        if not host.endswith("]"):
-            raise ValueError(f"address {text}: missing ']' in address")
-        host = host[1:-1]
-    elif ":" in host:
-        raise ValueError(f"address {text}: too many colons in address")
-    if not port.isdigit() or int(port) > 65535:
+    problem = split_host_port_error(text)
+    if problem is not None:
+        raise ValueError(problem)
+    host, _, port = text.rpartition(":")
+    if not (port.isascii() and port.isdigit()) or int(port) > 65535:
         raise ValueError(f"address {text}: invalid port")
-    return host, int(port)
+    return host.strip("[]"), int(port)

@@ -42,7 +42,8 @@ def test_a_different_wall_time_changes_only_its_line() -> None:
     [
         pytest.param(b"{", "not a joinsim result file", id="invalid: not JSON"),
         pytest.param(b'{"format": 2}', "unsupported result format 2", id="invalid: another format"),
-        pytest.param(b'{"format": 1}', "not a joinsim result file", id="invalid: fields missing"),
+        pytest.param(b'{"format": 1}', "not a joinsim result file: no field 'name'", id="invalid: fields missing"),
+        pytest.param(b"[]", "not a joinsim result file: not a JSON object", id="invalid: a JSON list"),
     ],
 )
 def test_garbage_is_refused(data: bytes, message: str) -> None:

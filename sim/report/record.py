@@ -131,6 +131,8 @@ class ResultFile:
         """Read a file written by ``dumps``; raise ValueError if it is not one."""
         try:
             doc = json.loads(data)
+            if not isinstance(doc, dict):
+                raise ValueError("not a joinsim result file: not a JSON object")
             if doc.get("format") != FORMAT:
                 raise ValueError(f"unsupported result format {doc.get('format')!r} (want {FORMAT})")
             return cls(
@@ -150,7 +152,9 @@ class ResultFile:
                 nodes=tuple(NodeRecord(**{**n, "marks": tuple((t, m) for t, m in n["marks"]),
                                           "joins": tuple(JoinRecord(**j) for j in n.get("joins", ()))})
                             for n in doc["nodes"]))
-        except (KeyError, TypeError, AttributeError, json.JSONDecodeError) as err:
+        except KeyError as err:
+            raise ValueError(f"not a joinsim result file: no field {err}") from None
+        except (TypeError, AttributeError, json.JSONDecodeError) as err:
             raise ValueError(f"not a joinsim result file: {err}") from None
 
 

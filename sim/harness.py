@@ -40,13 +40,9 @@ from sim.protocol.preflight import NodeFacts
 DEFAULT_START = datetime(2026, 1, 1, tzinfo=timezone.utc)
 
 
-Node = Machine
-"""One simulated machine (``sim.machine.Machine``), under the name the harness has always used."""
-
-
 @dataclass(slots=True)
 class _Process:
-    node: Node
+    node: Machine
     kind: str
     gen: Generator[cmd.Command, Any, Any]
     alive: bool = True
@@ -81,7 +77,7 @@ class Harness:
         self.ready_delay = ready_delay
         self.echo = echo
         self.crypto: Crypto = RealCrypto()
-        self.nodes: dict[str, Node] = {}
+        self.nodes: dict[str, Machine] = {}
         self.manager = ControllerManager(plane.store, plane.controllers, plane.handle)
         self._heap: list[tuple[float, int, Callable[[], None]]] = []
         self._seq = 0
@@ -104,13 +100,13 @@ class Harness:
     def _clock(self) -> datetime:
         return self.now
 
-    def add_node(self, name: str, *, facts: NodeFacts | None = None, skew: float = 0.0) -> Node:
+    def add_node(self, name: str, *, facts: NodeFacts | None = None, skew: float = 0.0) -> Machine:
         """Create a clean machine ready to join."""
         node = Machine.fresh(name, facts, skew)
         self.nodes[name] = node
         return node
 
-    def join(self, cfg: JoinConfiguration, *, at: float = 0.0, machine: Node | None = None) -> Node:
+    def join(self, cfg: JoinConfiguration, *, at: float = 0.0, machine: Machine | None = None) -> Machine:
         """Start ``kubeadm join`` after ``at`` seconds on ``machine``, by default the one named like the node."""
         node = machine or self.nodes.get(cfg.node_name) or self.add_node(cfg.node_name)
         proc = _Process(node=node, kind="kubeadm", gen=join(cfg))
@@ -227,10 +223,10 @@ class Harness:
         self._watches.append(watch)
         return True, None
 
-    def _get(self, node: Node, request: Request, tls: cmd.TlsConfig) -> Response | cmd.TransportFailure:
+    def _get(self, node: Machine, request: Request, tls: cmd.TlsConfig) -> Response | cmd.TransportFailure:
         return self._http(node, self.plane.endpoint, request, tls, record=False)
 
-    def _http(self, node: Node, endpoint: str, request: Request, tls: cmd.TlsConfig,
+    def _http(self, node: Machine, endpoint: str, request: Request, tls: cmd.TlsConfig,
               record: bool = True) -> Response | cmd.TransportFailure:
         """Serve a request if the endpoint is the control plane's and the TLS checks pass."""
         if endpoint != self.plane.endpoint:
@@ -248,7 +244,7 @@ class Harness:
             self.requests.append((self.t, node.name, request.method, request.path, response.status))
         return response
 
-    def _start_kubelet(self, node: Node, c: cmd.StartKubelet) -> None:
+    def _start_kubelet(self, node: Machine, c: cmd.StartKubelet) -> None:
         self._stop_kubelet(node)
         usages = KUBELET_CLIENT_USAGES_RSA if self.plane.profile.strict_kubelet_client_usages else \
             KUBELET_CLIENT_USAGES_ECDSA
@@ -259,7 +255,7 @@ class Harness:
         node.kubelet_running = True
         self._schedule(0.0, lambda: self._advance(proc, None))
 
-    def _stop_kubelet(self, node: Node) -> None:
+    def _stop_kubelet(self, node: Machine) -> None:
         if node.kubelet is not None and node.kubelet.alive:
             node.kubelet.alive = False
             node.kubelet.gen.close()

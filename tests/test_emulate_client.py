@@ -22,6 +22,7 @@ from sim.emulate.transport import Transport, build_url, user_agent
 from sim.protocol import commands as cmd
 from sim.protocol import constants as C
 from sim.protocol import pki
+from sim.protocol.errors import CLIENT_TIMEOUT_CONNECTING
 from sim.protocol.http import Request, Response
 from tests.emulate_support import ThreadedApp, server_context
 
@@ -158,7 +159,7 @@ def test_connection_refused_is_gos_dial_error() -> None:
 
 def test_timeout_is_client_timeout_text(server: ThreadedApp) -> None:
     result = send(server.endpoint, Request.build("GET", "/slow"), cmd.TlsConfig(insecure=True), timeout=0.3)
-    assert result == cmd.TransportFailure(message=goerrors.TIMEOUT)
+    assert result == cmd.TransportFailure(message=CLIENT_TIMEOUT_CONNECTING)
 
 
 def test_unparsable_ca_is_refused_before_dialing() -> None:

@@ -22,9 +22,8 @@ import aiohttp
 from cryptography import x509
 
 from sim.protocol import x509verify
-from sim.protocol.errors import TLS_VERIFY_PREFIX, X509_UNKNOWN_AUTHORITY, go_quote
+from sim.protocol.errors import CLIENT_TIMEOUT_CONNECTING, TLS_VERIFY_PREFIX, X509_UNKNOWN_AUTHORITY, go_quote
 
-TIMEOUT = "net/http: request canceled while waiting for connection (Client.Timeout exceeded while awaiting headers)"
 # OpenSSL X509_V_ERR_* codes for a host name / IP address mismatch
 _HOSTNAME_CODES = frozenset({62, 64})
 # OpenSSL alert reasons a server sends about our client certificate, in Go's crypto/tls words
@@ -154,7 +153,7 @@ def verification_text(leaf: x509.Certificate | None, host: str, ca_pem: bytes | 
 async def failure_text(err: BaseException, endpoint: str, ca_pem: bytes | None) -> str:
     """Map any exception raised while sending a request to Go's error text for it."""
     if isinstance(err, (asyncio.TimeoutError, aiohttp.ServerTimeoutError)):
-        return TIMEOUT
+        return CLIENT_TIMEOUT_CONNECTING
     if isinstance(err, aiohttp.ClientConnectorCertificateError):
         cert_err = err.certificate_error
         code = getattr(cert_err, "verify_code", None)

@@ -40,6 +40,7 @@ from typing import Final, Iterable, Literal, Mapping, Union
 from sim.engine.latency import Constant, LatencyModel
 from sim.protocol.commands import TransportFailure
 from sim.protocol.discovery import go_url_error
+from sim.protocol.errors import CLIENT_TIMEOUT_AWAITING_HEADERS, CLIENT_TIMEOUT_CONNECTING
 
 __all__ = [
     "ALWAYS", "CLIENT_TIMEOUT_AWAITING_HEADERS", "CLIENT_TIMEOUT_CONNECTING", "DEFAULT_LATENCY", "SYN_RETRIES",
@@ -53,10 +54,6 @@ DEFAULT_LATENCY: Final = Constant(0.00025)
 # Linux include/net/tcp.h TCP_TIMEOUT_INIT (1 s) and the net.ipv4.tcp_syn_retries default (6).
 SYN_RTO_INITIAL: Final = 1.0
 SYN_RETRIES: Final = 6
-# Go net/http client.go: the transport's errRequestCanceledConn / a context deadline, plus the client's suffix.
-CLIENT_TIMEOUT_CONNECTING: Final = (
-    "net/http: request canceled while waiting for connection (Client.Timeout exceeded while awaiting headers)")
-CLIENT_TIMEOUT_AWAITING_HEADERS: Final = "context deadline exceeded (Client.Timeout exceeded while awaiting headers)"
 
 Action = Literal["DROP", "REJECT"]
 RejectWith = Literal["tcp-reset", "icmp-port-unreachable", "icmp-host-prohibited"]

@@ -16,6 +16,10 @@ X509_UNKNOWN_AUTHORITY = "x509: certificate signed by unknown authority"
 X509_EXPIRED_PREFIX = "x509: certificate has expired or is not yet valid: current time"
 # go/src/crypto/tls/handshake_client.go: how the client wraps a failed server certificate check
 TLS_VERIFY_PREFIX = "tls: failed to verify certificate: "
+# Go net/http client.go: the transport's errRequestCanceledConn / a context deadline, plus the client's suffix.
+CLIENT_TIMEOUT_CONNECTING = (
+    "net/http: request canceled while waiting for connection (Client.Timeout exceeded while awaiting headers)")
+CLIENT_TIMEOUT_AWAITING_HEADERS = "context deadline exceeded (Client.Timeout exceeded while awaiting headers)"
 
 
 class JoinsimError(Exception):

@@ -12,7 +12,7 @@ import pytest
 
 from sim import calibrate
 from sim.engine.costs import CRYPTO_KEYS, OPERATIONS, CostTable, load_costs
-from sim.protocol.commands import ChargeCpu, CreateCSR, GenerateKey, Sleep
+from sim.protocol.commands import ChargeCpu, CreateCSR, GenerateKey, IssueCertificate, Sleep
 
 MEASURED = {"csr_build": 94.0, "csr_verify": 107.0, "jws_sign": 6.0, "jws_verify": 7.7, "keygen_ecdsa_p256": 12.1,
             "keygen_rsa2048": 120477.0, "pin": 7.2, "sign_ecdsa_ca": 207.4, "sign_rsa2048_ca": 427.9}
@@ -71,6 +71,8 @@ def test_every_charged_operation_in_the_workflows_has_a_cost() -> None:
         pytest.param(ChargeCpu(operation="pin"), 7.2, id="valid: ChargeCpu"),
         pytest.param(GenerateKey(), 12.1, id="valid: GenerateKey defaults to ecdsa"),
         pytest.param(CreateCSR(key=None, common_name="system:node:n1"), 94.0, id="valid: CreateCSR"),
+        pytest.param(IssueCertificate(ca_cert_pem=b"", ca_key_pem=b"", common_name="kube-apiserver"),
+                     120477.0 + 427.9, id="valid: IssueCertificate is an RSA key and a signature"),
         pytest.param(Sleep(seconds=5.0), 0.0, id="valid: other commands cost nothing"),
     ],
 )

@@ -28,7 +28,7 @@ from importlib import resources
 from types import MappingProxyType
 from typing import Any, Final, Mapping
 
-from sim.protocol.commands import ChargeCpu, Command, CreateCSR, GenerateKey
+from sim.protocol.commands import ChargeCpu, Command, CreateCSR, GenerateKey, IssueCertificate
 
 __all__ = ["CRYPTO_KEYS", "OPERATIONS", "UNIT", "CostTable", "load_costs"]
 
@@ -77,6 +77,8 @@ class CostTable:
             return self.seconds(f"generate-key:{command.key_type}")
         if isinstance(command, CreateCSR):
             return self.seconds("create-csr")
+        if isinstance(command, IssueCertificate):  # kubeadm's RSA-2048 key, signed by the downloaded CA
+            return self.seconds("generate-key:rsa") + self.seconds("sign-csr:rsa")
         return 0.0
 
     def request_seconds(self, verb: str, resource: str, subresource: str = "") -> float:

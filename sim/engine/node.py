@@ -221,7 +221,7 @@ class SimNode:
             return (yield from self._watch(c))
         if isinstance(c, CRYPTO_COMMANDS):
             result = self.rt.crypto.run(c, self.world.now(), self.rng)
-            yield from self._pause(self._crypto_seconds(c))
+            yield from self._pause(self.rt.costs.command_seconds(c))
             return result
         if isinstance(c, cmd.ChargeCpu):
             yield from self._pause(self.rt.costs.seconds(c.operation))
@@ -233,12 +233,6 @@ class SimNode:
             self._stop_kubelet()
             return None
         raise TypeError(f"unknown command {c!r}")
-
-    def _crypto_seconds(self, c: cmd.Command) -> float:
-        """Return the node CPU a crypto command costs (an issued certificate: an RSA key and a signature)."""
-        if isinstance(c, cmd.IssueCertificate):
-            return self.rt.costs.seconds("generate-key:rsa") + self.rt.costs.seconds("sign-csr:rsa")
-        return self.rt.costs.command_seconds(c)
 
     def _pause(self, seconds: float) -> Generator[simpy.Event, Any, None]:
         """Let ``seconds`` pass: node CPU time for crypto (each node has a CPU of its own), or a delay."""

@@ -24,7 +24,7 @@ from sim.scenario.problems import ScenarioError
 from sim.scenario.run import run_scenario
 from sim.scenario.tree import Scenario
 
-__all__ = ["add_parsers", "default_library", "run"]
+__all__ = ["WIDE", "add_parsers", "default_library", "print_problems", "run", "summary_console"]
 
 WIDE = 120
 """Columns of the summary when it goes to a file or a pipe (a terminal gives its own width)."""
@@ -66,17 +66,23 @@ def add_parsers(sub: Any) -> None:
     p.add_argument("directory", nargs="?", metavar="DIR", help="directory of scenario files")
 
 
+def summary_console() -> Console:
+    """Return the console summaries print to: the terminal's width, or ``WIDE`` for a file or a pipe."""
+    return Console(highlight=False, width=None if sys.stdout.isatty() else WIDE)
+
+
 def run(args: argparse.Namespace) -> int:
     """Carry out ``run``, ``report`` or ``list``; return the exit code (module docstring)."""
-    console = Console(highlight=False, width=None if sys.stdout.isatty() else WIDE)
+    out = summary_console()
     if args.command == "list":
-        return _list(args.directory or default_library(), console)
+        return _list(args.directory or default_library(), out)
     if args.command == "report":
-        return _report(args, console)
-    return _run(args, console)
+        return _report(args, out)
+    return _run(args, out)
 
 
-def _problems(error: ScenarioError) -> int:
+def print_problems(error: ScenarioError) -> int:
+    """Print a file's problems on stderr, one line each; return the exit code 2."""
     for line in error.lines():
         print(line, file=sys.stderr)
     return 2
@@ -89,7 +95,7 @@ def _load_all(args: argparse.Namespace) -> list[Scenario] | int:
         try:
             scenario = load_scenario(path, overrides)
         except ScenarioError as err:
-            status = _problems(err)
+            status = print_problems(err)
             continue
         if scenario.name in names:
             print(f"{scenario.source}: name: another file is also named {scenario.name!r}; their results would "
@@ -142,7 +148,7 @@ def _run(args: argparse.Namespace, console: Console) -> int:
         try:
             outcome = run_scenario(scenario, progress=progress)
         except ScenarioError as err:
-            return _problems(err)
+            return print_problems(err)
         finally:
             progress.close()
         record = outcome.record

@@ -19,6 +19,7 @@ from typing import Any
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
+from sim.scenario import cli as scenario_cli
 from sim.scenario.problems import Problem, ScenarioError
 from sim.sweep.executors import DaskCluster, Executor, InProcess, LocalProcesses, SchedulerError, default_workers
 from sim.sweep.plan import Plan, make_plan
@@ -26,10 +27,8 @@ from sim.sweep.report import DEFAULT_METRIC, check_metric, choose_x, load_report
 from sim.sweep.run import SweepResult, run_sweep
 from sim.sweep.spec import Vary, parse_vary
 
-__all__ = ["SCHEDULER_TIMEOUT", "WIDE", "add_parsers", "add_report_options", "report_directory", "run"]
+__all__ = ["SCHEDULER_TIMEOUT", "add_parsers", "add_report_options", "report_directory", "run"]
 
-WIDE = 120
-"""Columns of the printed tables when they go to a file or a pipe (a terminal gives its own width)."""
 SCHEDULER_TIMEOUT = 10.0
 """Seconds to wait for the Dask scheduler to answer."""
 
@@ -64,12 +63,6 @@ def add_report_options(parser: argparse.ArgumentParser) -> None:
                              "results.csv, e.g. joined, worker.join_time.p99, throughput)")
     parser.add_argument("--x", metavar="FIELD",
                         help="sweep directory: the varied field on the x axis (default: the first with several values)")
-
-
-def _problems(error: ScenarioError) -> int:
-    for line in error.lines():
-        print(line, file=sys.stderr)
-    return 2
 
 
 def _plan(args: argparse.Namespace) -> Plan:
@@ -111,11 +104,11 @@ def _sweep(plan: Plan, out: str, executor: Executor) -> SweepResult:
 
 def run(args: argparse.Namespace) -> int:
     """Carry out ``joinsim sweep``; return the exit code (module docstring)."""
-    console = Console(highlight=False, width=None if sys.stdout.isatty() else WIDE)
+    console = scenario_cli.summary_console()
     try:
         plan = _plan(args)
     except ScenarioError as err:
-        return _problems(err)
+        return scenario_cli.print_problems(err)
     out = args.out or os.path.join("out", f"{plan.name}-sweep")
     executor, where = _executor(args)
     combinations = len(plan.runs) // len(plan.seeds)

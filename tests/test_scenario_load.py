@@ -94,6 +94,8 @@ def test_overrides_set_fields(assignment: str, expected: dict[str, Any]) -> None
         pytest.param("nodes.count=1", "--set nodes.count: 'count' is set inside a value that is not a mapping",
                      id="invalid: key in a list"),
         pytest.param("nodes", "--set 'nodes': want path=value, such as nodes[0].count=50", id="invalid: no value"),
+        pytest.param("nodes[0].count=[1", "--set nodes[0].count: cannot read the value '[1': expected ',' or ']', "
+                     "but got '<stream end>'", id="invalid: a value that is not YAML"),
     ],
 )
 def test_bad_overrides_are_refused(assignment: str, message: str) -> None:

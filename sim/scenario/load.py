@@ -79,7 +79,11 @@ def apply_override(doc: Any, assignment: str) -> Any:
     if not equals:
         raise ValueError(f"--set {assignment!r}: want path=value, such as nodes[0].count=50")
     path = parse_path(path_text.strip())
-    value = yaml.safe_load(value_text) if value_text.strip() else ""
+    try:
+        value = yaml.safe_load(value_text) if value_text.strip() else ""
+    except yaml.YAMLError as err:
+        reason = getattr(err, "problem", None) or str(err)
+        raise ValueError(f"--set {path_text.strip()}: cannot read the value {value_text!r}: {reason}") from None
     doc = copy.deepcopy(doc) if doc is not None else {}
     if not isinstance(doc, dict):
         raise ValueError(f"--set {path_text}: the document is not a mapping")

@@ -81,6 +81,15 @@ def test_bad_input_exits_2_with_one_line_per_problem(scenario: pathlib.Path, tmp
     assert capsys.readouterr().err == "two.yaml: --set nodes[9].count: no item 9 (the list has 2)\n"
 
 
+def test_an_out_that_cannot_be_a_directory_exits_2_before_running(scenario: pathlib.Path, tmp_path: pathlib.Path,
+                                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    taken = tmp_path / "taken"
+    taken.write_text("")
+    assert main(["run", str(scenario), "--out", str(taken), "--no-plots"]) == 2
+    captured = capsys.readouterr()
+    assert captured.err == f"{taken}: File exists\n" and captured.out == ""
+
+
 def test_report_redraws_from_the_file(scenario: pathlib.Path, tmp_path: pathlib.Path,
                                       capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["run", str(scenario), "--out", str(tmp_path), "--no-plots"]) == 0

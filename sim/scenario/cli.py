@@ -141,6 +141,11 @@ def _run(args: argparse.Namespace, console: Console) -> int:
     loaded = _load_all(args)
     if isinstance(loaded, int):
         return loaded
+    try:
+        os.makedirs(args.out, exist_ok=True)
+    except OSError as err:
+        print(f"{args.out}: {err.strerror or err}", file=sys.stderr)
+        return 2
     failed = False
     records: list[ResultFile] = []
     for scenario in loaded:

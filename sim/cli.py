@@ -61,9 +61,23 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the command line; return the process exit code."""
+    """Run the command line; return the process exit code.
+
+    A file or directory a command cannot read or write (``--out`` in
+    ``/proc``, say) ends it with one line and exit code 2, whichever command it is.
+    """
     parser = build_parser()
     args = parser.parse_args(argv)
+    try:
+        return _dispatch(parser, args)
+    except OSError as err:
+        if err.filename is None:
+            raise
+        print(f"joinsim {args.command}: {err.filename}: {err.strerror or err}", file=sys.stderr)
+        return 2
+
+
+def _dispatch(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     if args.command == "demo":
         from sim.demo import run_demo
         return run_demo(nodes=args.nodes, seed=args.seed, ca_key_type=args.ca_key,

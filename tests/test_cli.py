@@ -180,6 +180,17 @@ def test_calibrate_failing_write_keeps_the_old_file_and_leaves_no_temp_file(
     assert sorted(p.name for p in tmp_path.iterdir()) == ["costs.json"]
 
 
+@pytest.mark.parametrize("command", [
+    pytest.param(["calibrate", "--repeat", "1", "--out"], id="invalid: calibrate --out under a file"),
+    pytest.param(["report", "no-result.json", "--trace"], id="invalid: report of a missing file"),
+])
+def test_a_path_that_cannot_be_used_is_one_line_and_exit_2(command: list[str], tmp_path: Path,
+                                                          capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "file").write_text("")
+    code, _, err = run([*command, str(tmp_path / "file" / "x.json")], capsys)
+    assert code == 2 and len(err.splitlines()) == 1 and "Traceback" not in err
+
+
 def test_calibrate_without_out_only_prints(tmp_path: Path, capsys: pytest.CaptureFixture[str],
                                            monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)

@@ -1,4 +1,4 @@
-"""Parse and run ``joinsim bench``: how fast the simulator joins nodes, against the issue's targets.
+"""Parse and run ``joinsim bench``: how fast the simulator joins nodes, against its performance targets.
 
 How this works: ``add_parsers`` adds the subcommand; ``run`` measures the raw
 SimPy event rate in this process, then runs each storm
@@ -50,7 +50,7 @@ def add_parsers(subparsers: Any) -> None:
     parser = subparsers.add_parser(
         "bench", help="measure the simulator's speed (or, with --emulate, real joins over HTTPS)",
         description="Time happy-path join storms in the SimPy engine (modeled and real crypto) against SimPy's raw "
-                    "event rate; print the runs and the issue's targets, and write them as JSON.")
+                    "event rate; print the runs and the performance targets, and write them as JSON.")
     parser.add_argument("--sizes", type=_sizes, default=None,
                         help="modeled-crypto storm sizes, e.g. 1k,10k,100k (default 1000,10000,100000)")
     parser.add_argument("--real-sizes", type=_sizes, default=None,

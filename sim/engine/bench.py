@@ -10,8 +10,8 @@ the child warms the init's RSA key memo with an empty run, measures the raw
 event rate, then times ``simulate`` and reads its RSS before and peak RSS after.
 A run reports joins per wall second, wall time per join in raw-event
 equivalents, and RSS growth per node; ``targets`` compares them with the
-targets of the engine issue. Figures are noisy on a shared machine: repeat
-and keep the best.
+performance targets (``STORM_NODES`` ... ``BYTES_PER_NODE_LIMIT``). Figures
+are noisy on a shared machine: repeat and keep the best.
 """
 
 from __future__ import annotations
@@ -176,7 +176,7 @@ def measure_isolated(nodes: int, crypto: str, seed: int = 1, progress: Progress 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Target:
-    """Compare one figure with its target from the engine issue."""
+    """Compare one figure with its performance target."""
 
     name: str
     value: float | None
@@ -205,7 +205,7 @@ def _largest(runs: Sequence[BenchRun], crypto: str) -> BenchRun | None:
 
 
 def targets(runs: Sequence[BenchRun]) -> list[Target]:
-    """Evaluate the issue's targets on the runs (the largest modeled and real storms, the two largest sizes)."""
+    """Evaluate the performance targets on the runs (the largest modeled and real storms, the two largest sizes)."""
     modeled = sorted((r for r in runs if r.crypto == "modeled"), key=lambda r: r.nodes)
     big, real = _largest(runs, "modeled"), _largest(runs, "real")
     out = [

@@ -35,7 +35,7 @@ from __future__ import annotations
 import math
 import random
 from dataclasses import dataclass, field
-from typing import Final, Iterable, Literal, Mapping, Union
+from typing import Final, Iterable, Literal, Mapping, Union, get_args
 
 from sim.engine.latency import Constant, LatencyModel
 from sim.protocol.commands import TransportFailure
@@ -58,7 +58,7 @@ SYN_RETRIES: Final = 6
 Action = Literal["DROP", "REJECT"]
 RejectWith = Literal["tcp-reset", "icmp-port-unreachable", "icmp-host-prohibited"]
 # A TCP reset and ICMP port-unreachable both surface as ECONNREFUSED; host-prohibited as EHOSTUNREACH.
-REJECT_WITH: Final = ("tcp-reset", "icmp-port-unreachable", "icmp-host-prohibited")
+REJECT_WITH: Final[tuple[str, ...]] = get_args(RejectWith)
 
 
 def connection_refused(endpoint: str) -> str:

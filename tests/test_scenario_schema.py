@@ -27,7 +27,10 @@ def problems(doc: Any) -> list[str]:
     [
         pytest.param({"nodes": [{"name": "w", "count": -3}]},
                      ["mitm.yaml: nodes[0].count: must be a positive integer (got -3)"],
-                     id="invalid: negative count, the issue's example"),
+                     id="invalid: negative count"),
+        pytest.param({"nodes": [{"name": "w", "count": 10**20}]},
+                     ["mitm.yaml: nodes[0].count: must be at most 1,000,000 (got 100000000000000000000)"],
+                     id="invalid: a count no run could hold"),
         pytest.param({"nodes": [{"name": "w", "cuont": 3}]},
                      ["mitm.yaml: nodes[0].cuont: unknown field (did you mean 'count'?)",
                       "mitm.yaml: nodes[0].count: is required"], id="invalid: misspelt key, did you mean"),

@@ -48,11 +48,14 @@ class Integer:
     """Accept a whole number at or above ``minimum`` (YAML ``3``, not ``3.0`` nor ``"3"``)."""
 
     minimum: int = 0
+    maximum: int | None = None
 
     def parse(self, raw: object, path: Path, problems: list[Problem]) -> Any:
         """Return the integer, or record why it is not acceptable."""
         if isinstance(raw, bool) or not isinstance(raw, int) or raw < self.minimum:
             return _fail(problems, path, f"must be {self.want()} {got(raw)}")
+        if self.maximum is not None and raw > self.maximum:
+            return _fail(problems, path, f"must be at most {self.maximum:,} {got(raw)}")
         return raw
 
     def want(self) -> str:

@@ -149,12 +149,16 @@ class ModelsSpec:
                           clock_skew=self.clock_skew)
 
 
+MAX_GROUP_SIZE = 1_000_000
+"""More nodes than a run could hold in memory (about 40 KB each) is a typo, refused before anything is allocated."""
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class GroupSpec:
     """Describe ``count`` alike nodes."""
 
     name: str = option(Text(), "group name; nodes are <name>-1 ... <name>-<count>")
-    count: int = option(Integer(1), "how many nodes")
+    count: int = option(Integer(1, MAX_GROUP_SIZE), "how many nodes")
     arrival: AtSpec | UniformSpec | PoissonSpec = option(ARRIVAL, "all_at_once, {all_at_once: {at}}, "
                                                          "{uniform: {window, start}} or {poisson: {rate, start}}",
                                                          AtSpec())

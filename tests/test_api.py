@@ -31,7 +31,7 @@ def api() -> ApiServer:
     return make_server()[0]
 
 
-# --- recorded bodies (PROTOCOL.md section 14) ---
+# --- recorded bodies (docs/PROTOCOL.md section 14) ---
 
 def test_anonymous_reads_cluster_info(api: ApiServer) -> None:
     response = call(api, "GET", "/api/v1/namespaces/kube-public/configmaps/cluster-info?timeout=10s")

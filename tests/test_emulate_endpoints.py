@@ -1,6 +1,6 @@
 """Check what ``joinsim serve`` answers on the paths a real join and real clients use, as kube-apiserver would.
 
-PROTOCOL.md section 14 lists the requests of a worker join against a real
+docs/PROTOCOL.md section 14 lists the requests of a worker join against a real
 v1.22 control plane, with their status codes; a join against either profile
 must see the same answers. Discovery and health paths follow kube-apiserver's
 default RBAC: ``system:public-info-viewer`` lets anyone read ``/version`` and

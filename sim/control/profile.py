@@ -1,7 +1,7 @@
 """Choose which Kubernetes release the control plane behaves like.
 
 One profile is picked when a control plane is created; every version-dependent
-choice reads it (PROTOCOL.md section 14). ``current`` follows the newest
+choice reads it (docs/PROTOCOL.md section 14). ``current`` follows the newest
 releases; ``1.22`` reproduces what a v1.22 cluster answered.
 """
 

@@ -1,7 +1,7 @@
 """Build kube-apiserver's ``Status`` failures with its exact codes, reasons, messages and details.
 
 Shapes follow ``staging/src/k8s.io/apimachinery/pkg/api/errors/errors.go`` and the
-bodies recorded from a real kube-apiserver (PROTOCOL.md section 14). Keys come
+bodies recorded from a real kube-apiserver (docs/PROTOCOL.md section 14). Keys come
 in the Go structs' field order. ``details`` is left out only where upstream
 sets no ``StatusDetails`` at all; where it sets one with every field empty
 (``NewForbidden`` of a non-resource URL, go-restful's 404 and 405) the body

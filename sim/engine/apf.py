@@ -247,7 +247,7 @@ def nominal_limits(server_concurrency: int, levels: Iterable[PriorityLevel]) -> 
 
 
 def too_many_requests() -> Response:
-    """Return kube-apiserver's 429 (tooManyRequests via Go's http.Error), as PROTOCOL.md section 14 records."""
+    """Return kube-apiserver's 429 (tooManyRequests via Go's http.Error), as recorded in docs/PROTOCOL.md §14."""
     return Response(status=429, text=TOO_MANY_REQUESTS_TEXT, headers={
         "Content-Type": "text/plain; charset=utf-8", "X-Content-Type-Options": "nosniff", "Retry-After": "1"})
 

@@ -18,6 +18,7 @@ import re
 from dataclasses import dataclass
 from typing import Sequence
 
+from sim.protocol.errors import go_quote
 from sim.protocol.names import dns1123_label_errors, dns1123_subdomain_errors
 
 __all__ = [
@@ -36,29 +37,6 @@ _TYPE_TEXT = {
 }
 # Types whose body never shows the bad value (ErrorBody's first cases).
 _VALUELESS = {"FieldValueRequired", "FieldValueForbidden", "FieldValueTooLong"}
-
-
-def go_quote(text: str) -> str:
-    """Quote a string as Go's ``%q`` does (``strconv.Quote``: printable runes kept, others escaped)."""
-    out = ['"']
-    for ch in text:
-        code = ord(ch)
-        if ch in '"\\':
-            out.append("\\" + ch)
-        elif ch == "\n":
-            out.append("\\n")
-        elif ch == "\t":
-            out.append("\\t")
-        elif ch == "\r":
-            out.append("\\r")
-        elif code < 0x20 or code == 0x7F:
-            out.append(f"\\x{code:02x}")
-        elif not ch.isprintable():
-            out.append(f"\\u{code:04x}" if code <= 0xFFFF else f"\\U{code:08x}")
-        else:
-            out.append(ch)
-    out.append('"')
-    return "".join(out)
 
 
 def go_bytes(data: bytes) -> str:

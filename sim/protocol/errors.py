@@ -94,7 +94,29 @@ def wrap(prefix: str, err: BaseException | str) -> str:
 
 
 def go_quote(text: str) -> str:
-    """Quote a string as Go's ``%q`` does for the ASCII texts kubeadm prints."""
-    escaped = text.replace("\\", "\\\\").replace('"', '\\"')
-    escaped = escaped.replace("\n", "\\n").replace("\t", "\\t").replace("\r", "\\r")
-    return f'"{escaped}"'
+    """Quote a string as Go's ``%q`` does (``strconv.Quote``), so quoted values read as kubeadm prints them.
+
+    Printable runes are kept; quotes, backslashes, ``\\n``, ``\\t`` and ``\\r`` get their
+    short escapes, other control characters ``\\xHH`` and other unprintable runes
+    ``\\uHHHH``/``\\UHHHHHHHH``. The protocol core and the control plane's field
+    validation (sim/control/validation.py) both quote with this one function.
+    """
+    out = ['"']
+    for ch in text:
+        code = ord(ch)
+        if ch in '"\\':
+            out.append("\\" + ch)
+        elif ch == "\n":
+            out.append("\\n")
+        elif ch == "\t":
+            out.append("\\t")
+        elif ch == "\r":
+            out.append("\\r")
+        elif code < 0x20 or code == 0x7F:
+            out.append(f"\\x{code:02x}")
+        elif not ch.isprintable():
+            out.append(f"\\u{code:04x}" if code <= 0xFFFF else f"\\U{code:08x}")
+        else:
+            out.append(ch)
+    out.append('"')
+    return "".join(out)

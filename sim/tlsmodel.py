@@ -27,6 +27,7 @@ from sim.control.plane import ControlPlane, subject_of
 from sim.protocol import modeled, pki, x509verify
 from sim.protocol.commands import TlsConfig, TransportFailure
 from sim.protocol.errors import TLS_VERIFY_PREFIX, X509_UNKNOWN_AUTHORITY
+from sim.protocol.hostport import endpoint_host
 from sim.protocol.http import ClientSubject, Response
 
 __all__ = [
@@ -55,7 +56,7 @@ def serving_failure(serving: x509.Certificate, tls: TlsConfig, endpoint: str,
     """Return the failure of a handshake with a server presenting ``serving`` (None if the client accepts it)."""
     if tls.insecure:
         return None
-    problem = verify_server(serving, tls, endpoint.rsplit(":", 1)[0].strip("[]"), now)
+    problem = verify_server(serving, tls, endpoint_host(endpoint), now)
     if problem is None:
         return None
     return TransportFailure(message=TLS_VERIFY_PREFIX + problem)

@@ -244,6 +244,28 @@ def test_https_discovery_fetches_the_file_with_the_hosts_trust_store() -> None:
     assert run.reads == []
 
 
+@pytest.mark.parametrize("url, endpoint", [
+    pytest.param("https://discovery.example.test:8443/c.conf", "discovery.example.test:8443",
+                 id="valid: a port is kept"),
+    pytest.param("https://[fd00::1]/c.conf", "[fd00::1]:443", id="valid: an IPv6 host without a port dials 443"),
+    pytest.param("https://[fd00::1]:8443/c.conf", "[fd00::1]:8443", id="valid: an IPv6 host's port is kept"),
+])
+def test_https_discovery_dials_the_urls_port_or_443(url: str, endpoint: str) -> None:
+    run = run_workflow(discover_from_file(url, 300), http=https(Response(status=200, text=ANONYMOUS)))
+    assert run.requests[0][1].endpoint == endpoint
+
+
+def test_a_server_without_a_port_is_dialled_on_443_and_named_as_written() -> None:
+    def refuse(t: float, request: HttpRequest) -> TransportFailure:
+        assert request.endpoint == "cp.example.test:443"
+        return TransportFailure(message="dial tcp 10.0.0.9:443: connect: connection refused")
+
+    run = discover(refuse, user_file(server="https://cp.example.test"), timeout=1)
+    assert run.error_text.endswith(
+        f'Get "https://cp.example.test{CLUSTER_INFO_PATH}?timeout=10s": dial tcp 10.0.0.9:443: connect: '
+        "connection refused"), run.error_text
+
+
 def test_https_discovery_keeps_the_port_and_query() -> None:
     url = "https://discovery.example.test:8443/cluster.conf?node=a"
     run = run_workflow(discover_from_file(url, 300), http=https(Response(status=200, text=ANONYMOUS)))

@@ -7,8 +7,7 @@ import pytest
 from sim.protocol import constants as C
 from sim.protocol.errors import ValidationError
 from sim.protocol.joinconfig import (
-    UNSAFE_SKIP_MESSAGE, JoinConfiguration, field_invalid, node_registration_errors, split_host_port_error, validate,
-    validation_errors,
+    UNSAFE_SKIP_MESSAGE, JoinConfiguration, field_invalid, node_registration_errors, validate, validation_errors,
 )
 
 TOKEN = "abcdef.0123456789abcdef"
@@ -140,38 +139,6 @@ def test_a_single_error_is_not_bracketed_and_several_are() -> None:
 def test_the_real_output_is_the_aggregate_of_its_errors() -> None:
     """Pin how the real run's message splits into the errors the case above expects."""
     assert "[" + ", ".join(REAL_ERRORS) + "]" == REAL_KUBEADM_OUTPUT
-
-
-SPLIT_HOST_PORT = [
-    pytest.param("10.0.0.1:6443", None, id="valid: IPv4 and port"),
-    pytest.param("cp.example.test:6443", None, id="valid: name and port"),
-    pytest.param("[fd00::1]:6443", None, id="valid: bracketed IPv6 and port"),
-    pytest.param(":6443", None, id="valid: empty host"),
-    pytest.param("host:", None, id="valid: empty port"),
-    pytest.param("10.0.0.1", "address 10.0.0.1: missing port in address", id="invalid: no port"),
-    pytest.param("pqrstu.abcdef1234567890", "address pqrstu.abcdef1234567890: missing port in address",
-                 id="invalid: a token given as the endpoint"),
-    pytest.param("", "missing port in address", id="invalid: empty (AddrError omits the empty address)"),
-    pytest.param("fd00::1", "address fd00::1: too many colons in address", id="invalid: bare IPv6"),
-    pytest.param("a:b:c", "address a:b:c: too many colons in address", id="invalid: two colons"),
-    pytest.param("[fd00::1", "address [fd00::1: missing ']' in address", id="invalid: unclosed bracket"),
-    pytest.param("[fd00::1]", "address [fd00::1]: missing port in address", id="invalid: bracketed without port"),
-    pytest.param("[fd00::1]x:6443", "address [fd00::1]x:6443: missing port in address",
-                 id="invalid: junk after the bracket"),
-    pytest.param("[fd00::1]:80:90", "address [fd00::1]:80:90: too many colons in address",
-                 id="invalid: two ports after the bracket"),
-    pytest.param("[abc", "address [abc: missing port in address",
-                 id="invalid: a bracket and no colon"),
-    pytest.param("a[b:80", "address a[b:80: unexpected '[' in address",
-                 id="invalid: a stray opening bracket"),
-    pytest.param("a]b:80", "address a]b:80: unexpected ']' in address",
-                 id="invalid: a stray closing bracket"),
-]
-
-
-@pytest.mark.parametrize("address, error", SPLIT_HOST_PORT)
-def test_split_host_port_error_matches_go(address: str, error: str | None) -> None:
-    assert split_host_port_error(address) == error
 
 
 @pytest.mark.parametrize("fields, expected", [

@@ -93,6 +93,8 @@ REJOIN_ERRORS = [
                      id="valid: DNS-name endpoint skips forwarding checks"),
         pytest.param(FRESH.with_changes(ip_forward_v4="0\n"), "10.0.0.1", [],
                      id="valid: endpoint without port fails SplitHostPort, checks skipped"),
+        pytest.param(FRESH.with_changes(ip_forward_v6="0\n"), "[fd00::1]:64]43", [],
+                     id="valid: a stray bracket in the port fails SplitHostPort, checks skipped"),
         pytest.param(FRESH.with_changes(ip_forward_v4="0\n", http_proxy="http://proxy.corp:3128"), None, [],
                      id="valid: file discovery skips proxy and forwarding checks"),
         pytest.param(FRESH.with_changes(http_proxy="proxy.corp:3128"), ENDPOINT, [W("HTTPProxy", PROXY_MSG)],

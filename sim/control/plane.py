@@ -30,6 +30,7 @@ from sim.control.profile import CURRENT, Profile
 from sim.control.store import Store
 from sim.protocol import constants as C
 from sim.protocol import pki
+from sim.protocol.hostport import endpoint_host
 from sim.protocol.http import ClientSubject, Request, Response
 from sim.protocol.objects import format_time
 from sim.protocol.rng import Rng
@@ -82,7 +83,7 @@ class ControlPlane:
             store, now=now, rng=rng, endpoint=endpoint, profile=profile, ca_key_type=ca_key_type,
             control_plane_endpoint=control_plane_endpoint, token=token, public_cluster_info=public_cluster_info,
             autoapprove=autoapprove, node_name=name)
-        host = endpoint.rsplit(":", 1)[0].strip("[]")
+        host = endpoint_host(endpoint)
         dns = ["kubernetes", "kubernetes.default", "kubernetes.default.svc", "kubernetes.default.svc.cluster.local",
                "localhost", name]
         ips = ["10.96.0.1", "127.0.0.1"]

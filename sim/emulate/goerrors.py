@@ -22,7 +22,9 @@ import aiohttp
 from cryptography import x509
 
 from sim.protocol import x509verify
+from sim.protocol.constants import HTTPS_DEFAULT_PORT
 from sim.protocol.errors import CLIENT_TIMEOUT_CONNECTING, TLS_VERIFY_PREFIX, X509_UNKNOWN_AUTHORITY, go_quote
+from sim.protocol.hostport import endpoint_host
 
 # OpenSSL X509_V_ERR_* codes for a host name / IP address mismatch
 _HOSTNAME_CODES = frozenset({62, 64})
@@ -40,9 +42,17 @@ _ALERTS = {
 
 
 def split_endpoint(endpoint: str) -> tuple[str, int]:
-    """Split ``host:port`` (``[v6]:port`` too) into a bare host and a port; an empty port is 443, as Go dials it."""
-    host, _, port = endpoint.rpartition(":")
-    return host.strip("[]"), int(port) if port else 443
+    """Split ``host:port`` (``[v6]:port`` too) into the host and port a real dial uses; an empty port is 443.
+
+    Not Go's ``net.SplitHostPort`` (``sim.protocol.hostport``) on purpose: an
+    endpoint reaching a dial comes from a validated join configuration or a
+    kubeconfig's server URL, and ``port_error`` has already turned a port Go
+    cannot dial into Go's text, so this only reads the host
+    (``hostport.endpoint_host``, the name TLS checks) and the port number, with
+    Go's default for an empty one (net/http dials ``host:`` on 443).
+    """
+    port = endpoint.rpartition(":")[2]
+    return endpoint_host(endpoint), int(port) if port else HTTPS_DEFAULT_PORT
 
 
 def port_error(endpoint: str) -> str | None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import socket
 
-from sim.protocol.joinconfig import split_host_port_error
+from sim.protocol import hostport
 
 __all__ = ["ListenError", "advertised_host", "listen_socket", "split_host_port"]
 
@@ -53,12 +53,9 @@ def split_host_port(text: str) -> tuple[str, int]:
     """Split ``host:port`` (``[v6]:port`` too) as Go's ``net.SplitHostPort`` does; raise ValueError otherwise.
 
     The error texts are Go's (net/ipsock.go): ``address <a>: missing port in address`` and friends
-    (``sim.protocol.joinconfig.split_host_port_error``), then ``invalid port`` for a port outside 0-65535.
+    (``sim.protocol.hostport.split_host_port``), then ``invalid port`` for a port outside 0-65535.
     """
-    problem = split_host_port_error(text)
-    if problem is not None:
-        raise ValueError(problem)
-    host, _, port = text.rpartition(":")
+    host, port = hostport.split_host_port(text)
     if not (port.isascii() and port.isdigit()) or int(port) > 65535:
         raise ValueError(f"address {text}: invalid port")
-    return host.strip("[]"), int(port)
+    return host, int(port)

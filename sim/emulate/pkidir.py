@@ -31,6 +31,7 @@ from sim.control.profile import profile as profile_named
 from sim.fileutil import write_atomic
 from sim.protocol import kubeconfig, pki
 from sim.protocol.constants import KUBEADM_CLUSTER_ADMINS, MASTERS_GROUP
+from sim.protocol.hostport import endpoint_host
 from sim.protocol.rng import Rng
 
 __all__ = ["ClusterMeta", "PkiDir", "serving_sans"]
@@ -159,7 +160,7 @@ class PkiDir:
     def ensure_serving(self, secrets: ClusterSecrets, serving: pki.CertKey, meta: ClusterMeta, now: datetime,
                        rng: Rng | None) -> pki.CertKey:
         """Return a serving certificate valid now for the endpoint's host, re-issuing and saving it if needed."""
-        host = secrets.endpoint.rsplit(":", 1)[0]
+        host = endpoint_host(secrets.endpoint)
         if _covers(serving.cert, host, now):
             return serving
         dns, ips = serving_sans(host, meta.name)

@@ -33,6 +33,7 @@ from sim.protocol import kubeconfig, pins, tokens, x509verify
 from sim.protocol.commands import TlsConfig
 from sim.protocol.discovery import response_error
 from sim.protocol.errors import JoinsimError, TokenError, go_quote, wrap
+from sim.protocol.hostport import server_endpoint
 from sim.protocol.http import Request, Response
 from sim.protocol.tokenlist import format_token_list
 
@@ -124,10 +125,8 @@ def load_admin(path: str) -> Admin:
         raise JoinsimError(wrap("failed to load admin kubeconfig", err)) from None
     tls = TlsConfig(insecure=cluster.insecure, ca_pem=ca_pem or None, client_cert_pem=cert or None,
                     client_key_pem=key or None)
-    endpoint = cluster.server.split("://", 1)[-1].split("/", 1)[0]
-    if ":" not in endpoint.rsplit("]", 1)[-1]:
-        endpoint += ":443"
-    return Admin(server=cluster.server, endpoint=endpoint, tls=tls, bearer=(user.token or None) if user else None)
+    return Admin(server=cluster.server, endpoint=server_endpoint(cluster.server), tls=tls,
+                 bearer=(user.token or None) if user else None)
 
 
 def _read_optional(path: str) -> bytes:

@@ -50,6 +50,7 @@ from sim.protocol import constants as C
 from sim.protocol import jws, keys, kubeconfig, modeled, pins, pki, tokens
 from sim.protocol.commands import HttpResult, TlsConfig, TransportFailure
 from sim.protocol.csr import csr_request_pem, subject_fields
+from sim.protocol.hostport import endpoint_host
 from sim.protocol.http import Request, Response
 
 __all__ = ["PROXY_CLOSED", "Mitm"]
@@ -85,7 +86,7 @@ class Mitm:
         self.rng = world.stream(f"attacker/{name}")
         now = world.now()
         self.ca = pki.create_ca(now=now, rng=self.rng, key_type=key_type)
-        host = server.plane.endpoint.rsplit(":", 1)[0].strip("[]")
+        host = endpoint_host(server.plane.endpoint)
         ip = all(part.isdigit() for part in host.split(".")) or ":" in host
         self.serving = pki.create_serving_cert(
             self.ca, common_name="kube-apiserver", dns_names=["kubernetes", "localhost"] + ([] if ip else [host]),

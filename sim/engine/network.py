@@ -82,7 +82,15 @@ def url_error(method: str, url: str, inner: str) -> str:
 
 
 def split_endpoint(endpoint: str) -> tuple[str, int]:
-    """Split ``host:port`` (``[v6]:port`` for IPv6) into host and port; raise ValueError if malformed."""
+    """Split ``host:port`` (``[v6]:port`` for IPv6) into host and port; raise ValueError if malformed.
+
+    Not Go's ``net.SplitHostPort`` (``sim.protocol.hostport``) on purpose: this
+    checks a simulated address, so it asks for more (a host to route to, a port
+    in 1-65535 to listen on), words its refusal for scenario files rather than
+    as Go, and stays one ``rpartition`` because ``Network.route`` calls it for
+    every simulated connection. kubeadm's own check of a join endpoint, with
+    Go's texts, runs in the join workflow (``joinconfig.validation_errors``).
+    """
     host, sep, port_text = endpoint.rpartition(":")
     if host.startswith("[") and host.endswith("]"):
         host = host[1:-1]

@@ -203,3 +203,6 @@ APPLY_PATCH_TYPE: Final = "application/apply-patch+yaml"
 # the order kube-apiserver's 415 lists them in, for a PATCH and for any other body
 PATCH_MEDIA_TYPES: Final = (JSON_PATCH_TYPE, MERGE_PATCH_TYPE, APPLY_PATCH_TYPE, STRATEGIC_MERGE_PATCH_TYPE)
 BODY_MEDIA_TYPES: Final = ("application/json", "application/yaml", "application/vnd.kubernetes.protobuf")
+
+# --- Go's HTTP client: go/src/net/http/transport.go portMap (an https URL without a port dials 443) ---
+HTTPS_DEFAULT_PORT: Final = 443

@@ -18,6 +18,7 @@ from sim.protocol import kubeconfig
 from sim.protocol.commands import Command, HttpRequest, Log, ReadFile, TlsConfig, TransportFailure
 from sim.protocol.discovery import CLUSTER_INFO_TARGET, Discovered, go_url_error, response_error
 from sim.protocol.errors import DISCOVERY_WRAP, DiscoveryError, wrap
+from sim.protocol.hostport import server_authority, server_endpoint
 from sim.protocol.http import Request, Response
 from sim.protocol.poll import go_duration, poll_until_timeout
 
@@ -52,12 +53,12 @@ def _discover(location: str, timeout: float) -> Generator[Command, Any, Discover
     if not ca_data and cluster.ca_file:
         # EnsureCertificateAuthorityIsEmbedded: a referenced CA file is read and embedded.
         ca_data = (yield ReadFile(path=cluster.ca_file)) or b""
-    endpoint = cluster.server.split("://", 1)[-1].split("/", 1)[0]
+    endpoint = server_endpoint(cluster.server)
     tls = TlsConfig(insecure=cluster.insecure, ca_pem=ca_data or None,
                     client_cert_pem=user.client_cert_data if user else None,
                     client_key_pem=user.client_key_data if user else None)
     bearer = user.token if user and user.token else None
-    url = f"https://{endpoint}{CLUSTER_INFO_TARGET}"
+    url = f"https://{server_authority(cluster.server)}{CLUSTER_INFO_TARGET}"
     last_error = ""
     outcome: list[Response | None] = []
 
@@ -107,7 +108,7 @@ def _discover(location: str, timeout: float) -> Generator[Command, Any, Discover
 def _fetch_https(url: str) -> Generator[Command, Any, tuple[str, str]]:
     """GET a discovery kubeconfig over HTTPS, trusting the host's root store."""
     parts = urlsplit(url)
-    host = parts.netloc if ":" in parts.netloc else parts.netloc + ":443"
+    host = server_endpoint(url)
     target = parts.path + (f"?{parts.query}" if parts.query else "")
     result = yield HttpRequest(endpoint=host, request=Request.build("GET", target), tls=TlsConfig(),
                                purpose="discovery-file")

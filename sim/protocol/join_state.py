@@ -15,6 +15,7 @@ from sim.protocol import kubeconfig
 from sim.protocol.commands import Command, HttpRequest, TlsConfig
 from sim.protocol.discovery import Discovered, response_error
 from sim.protocol.errors import JoinsimError
+from sim.protocol.hostport import server_authority, server_endpoint
 from sim.protocol.http import Request, Response
 
 
@@ -35,12 +36,16 @@ class JoinState:
     """Control-plane joins: the admin identity built from the downloaded CA."""
 
     @property
-    def endpoint(self) -> str:
-        """Return ``host:port`` of the API server named in cluster-info."""
+    def server(self) -> str:
+        """Return the URL of the API server named in cluster-info."""
         if self.discovered is None:
             raise JoinsimError("discovery has not run")
-        rest = self.discovered.server.split("://", 1)[-1].split("/", 1)[0]
-        return rest
+        return self.discovered.server
+
+    @property
+    def endpoint(self) -> str:
+        """Return the ``host:port`` to dial for that API server (443 when its URL names no port, as client-go)."""
+        return server_endpoint(self.server)
 
     def bootstrap_identity(self) -> tuple[TlsConfig, str | None]:
         """Return the TLS settings and bearer token of bootstrap-kubelet.conf."""
@@ -67,7 +72,7 @@ def api_call(
     result = yield HttpRequest(endpoint=state.endpoint, request=request, tls=tls, purpose=purpose or path)
     if isinstance(result, Response):
         return result
-    return response_error(method, f"https://{state.endpoint}{target}", result)
+    return response_error(method, f"https://{server_authority(state.server)}{target}", result)
 
 
 def api_get(state: JoinState, path: str) -> Generator[Command, Any, dict[str, Any] | str]:

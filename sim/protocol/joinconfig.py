@@ -14,6 +14,7 @@ from urllib.parse import urlsplit
 
 from sim.protocol import constants as C
 from sim.protocol.errors import ValidationError, go_quote
+from sim.protocol.hostport import split_host_port_error
 from sim.protocol.names import dns1123_subdomain_errors
 from sim.protocol.tokens import is_valid_bootstrap_token
 
@@ -70,34 +71,6 @@ class JoinConfiguration:
 def field_invalid(path: str, value: str, message: str) -> str:
     """Render ``field.Invalid`` as apimachinery prints it."""
     return f"{path}: Invalid value: {go_quote(value)}: {message}"
-
-
-def split_host_port_error(address: str) -> str | None:
-    """Return Go's ``net.SplitHostPort`` error for an address, or None if it splits."""
-
-    def fail(why: str) -> str:
-        return f"address {address}: {why}" if address else why
-
-    last = address.rfind(":")
-    if last < 0:
-        return fail("missing port in address")
-    lo, hi = 0, 0
-    if address.startswith("["):
-        end = address.find("]")
-        if end < 0:
-            return fail("missing ']' in address")
-        if end + 1 == len(address):
-            return fail("missing port in address")
-        if end + 1 != last:
-            return fail("too many colons in address" if address[end + 1] == ":" else "missing port in address")
-        lo, hi = 1, end + 1
-    elif ":" in address[:last]:
-        return fail("too many colons in address")
-    if "[" in address[lo:]:
-        return fail("unexpected '[' in address")
-    if "]" in address[hi:]:
-        return fail("unexpected ']' in address")
-    return None
 
 
 def validation_errors(cfg: JoinConfiguration) -> list[str]:

@@ -32,6 +32,7 @@ from sim.protocol.commands import (
 )
 from sim.protocol.csr import csr_object
 from sim.protocol.discovery import response_error
+from sim.protocol.hostport import server_endpoint
 from sim.protocol.http import Request, Response
 from sim.protocol.objects import condition, format_time
 from sim.protocol.rng import Rng
@@ -111,7 +112,7 @@ def bootstrap(config: KubeletConfig) -> Generator[Command, Any, KubeletOutcome]:
     current = (yield from load_kubelet_identity()) if existing is not None else None
     if current is not None and current.not_after > (yield ReadClock()):
         # bootstrap.LoadClientConfig: a kubelet.conf whose certificate has not expired is kept.
-        yield from _register_node(config, _endpoint_of(current.server), current.tls)
+        yield from _register_node(config, server_endpoint(current.server), current.tls)
         return KubeletOutcome(bootstrapped=False)
     if boot is None:
         return KubeletOutcome(bootstrapped=False, error="")
@@ -119,7 +120,7 @@ def bootstrap(config: KubeletConfig) -> Generator[Command, Any, KubeletOutcome]:
     cluster = boot_config.current_cluster()
     user = boot_config.current_user()
     token = user.token if user is not None else None
-    endpoint = _endpoint_of(cluster.server)
+    endpoint = server_endpoint(cluster.server)
     yield WriteFile(path=C.KUBELET_CONF_PATH,
                     data=kubeconfig.file_bytes(kubeconfig.kubelet_kubeconfig(cluster.server, cluster.ca_data)))
     tls = TlsConfig(ca_pem=cluster.ca_data)
@@ -271,12 +272,6 @@ def _ready(ready: bool, now: datetime) -> dict[str, str]:
             "message": "container runtime network not ready: NetworkReady=false reason:NetworkPluginNotReady "
                        "message:Network plugin returns error: cni plugin not initialized",
             "lastHeartbeatTime": stamp, "lastTransitionTime": stamp}
-
-
-def _endpoint_of(server: str) -> str:
-    """Return ``host:port`` of an ``https://`` server URL (port 443 when absent)."""
-    rest = server.split("://", 1)[-1].split("/", 1)[0]
-    return rest if ":" in rest.rsplit("]", 1)[-1] else rest + ":443"
 
 
 def _key_pem(key: Any) -> bytes:

@@ -25,6 +25,7 @@ from sim.protocol.constants import (
     BOOTSTRAP_KUBELET_CONF_PATH, DEFAULT_CA_CERT_PATH, KUBEADM_VERSION, KUBELET_CONF_PATH, KUBELET_PORT,
 )
 from sim.protocol.errors import PreflightError, ValidationError
+from sim.protocol.hostport import split_host_port
 
 # cmd/kubeadm/app/preflight/checks.go (ipv4Forward, ipv6DefaultForwarding)
 IPV4_FORWARD_PATH = "/proc/sys/net/ipv4/ip_forward"
@@ -287,14 +288,12 @@ def http_proxy_check(facts: NodeFacts, host: str) -> list[CheckResult]:
                         f'Connection to "{url}" uses proxy "{proxy}". If that is not intended, adjust your proxy settings')]
 
 
-def _split_host(hostport: str) -> str | None:
-    """Return the host of ``host:port`` as Go's net.SplitHostPort, or None when it fails."""
-    if hostport.startswith("["):
-        end = hostport.find("]")
-        ok = end > 0 and hostport[end + 1:end + 2] == ":" and ":" not in hostport[end + 2:]
-        return hostport[1:end] if ok else None
-    host, sep, _ = hostport.rpartition(":")
-    return host if sep and ":" not in host and "[" not in host and "]" not in host else None
+def _split_host(address: str) -> str | None:
+    """Return the host of ``host:port`` as Go's net.SplitHostPort splits it, or None when it fails."""
+    try:
+        return split_host_port(address)[0]
+    except ValueError:
+        return None
 
 
 def _parse_ip(host: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:

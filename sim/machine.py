@@ -14,19 +14,33 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, Callable, Final
+from typing import Any, Callable, Final, NamedTuple
 
 from sim.protocol import commands as cmd
 from sim.protocol.constants import KUBELET_PORT
 from sim.protocol.join import JoinOutcome
 from sim.protocol.preflight import NodeFacts
 
-__all__ = ["LOCAL_COMMANDS", "Machine", "NOT_LOCAL", "run_local"]
+__all__ = ["LOCAL_COMMANDS", "LogLine", "Machine", "NOT_LOCAL", "run_local"]
 
 LOCAL_COMMANDS: Final = (cmd.ReadClock, cmd.ReadFile, cmd.WriteFile, cmd.RemoveFile, cmd.InspectNode,
                          cmd.KubeletStatus, cmd.Log, cmd.Mark)
 NOT_LOCAL: Final = object()
 """``run_local``'s answer for a command the driver must carry out itself."""
+
+
+class LogLine(NamedTuple):
+    """Keep one printed line with its klog verbosity, so a report can show what ``kubeadm -v N`` would print.
+
+    A plain tuple underneath, so it compares equal to ``(t, stream, text,
+    verbosity)`` and is written to result.json as a four-item list.
+    """
+
+    t: float
+    stream: str
+    text: str
+    verbosity: int = 0
+    """klog's V level: 0 is printed by default, N only with ``-v N`` or more."""
 
 
 @dataclass(slots=True)
@@ -37,7 +51,7 @@ class Machine:
     facts: NodeFacts
     skew: float = 0.0
     files: dict[str, bytes] = field(default_factory=dict)
-    logs: list[tuple[float, str, str]] = field(default_factory=list)
+    logs: list[LogLine] = field(default_factory=list)
     marks: list[tuple[float, str, dict[str, str]]] = field(default_factory=list)
     kubelet: Any = None
     """The driver's handle on the kubelet process, if one was started."""
@@ -90,7 +104,7 @@ def run_local(machine: Machine, kind: str, command: cmd.Command, t: float, clock
     """
     if isinstance(command, cmd.Log):
         if machine.keep_logs:
-            machine.logs.append((t, command.stream, command.text))
+            machine.logs.append(LogLine(t, command.stream, command.text, command.verbosity))
         if echo is not None and command.verbosity == 0:
             echo(machine.name, command.text)
         return None

@@ -63,7 +63,7 @@ def test_a_denied_csr_fails_the_kubelets_wait() -> None:
     assert node.error == TLS_TIMEOUT
     denied = r"certificatesigningrequest\.certificates\.k8s\.io/csr-[a-z0-9]{5} denied"
     assert re.fullmatch(denied, result.admin[0].lines[0])
-    kubelet = [text for _, stream, text in node.logs if stream == "kubelet"]
+    kubelet = [line.text for line in node.logs if line.stream == "kubelet"]
     assert ("kubernetes.io/kube-apiserver-client-kubelet: certificate request was not signed: cannot watch on the "
             "certificate signing request: certificate signing request is denied, reason: KubectlDeny, message: This "
             "CSR was denied by kubectl certificate deny.") in kubelet
@@ -130,7 +130,7 @@ def test_rejoin_without_reset_fails_preflight_then_reset_and_rejoin_works() -> N
     assert reset[1] == "[reset] Stopping the kubelet service"
     assert reset[-1].startswith("[reset] Deleting files: [/etc/kubernetes/admin.conf")
     assert result.admin[2].lines == ('node "w-1" deleted',)
-    errors = [text for t, _, text in node.logs if "[ERROR" in text and 10.0 <= t < 20.0]
+    errors = [line.text for line in node.logs if "[ERROR" in line.text and 10.0 <= line.t < 20.0]
     assert errors == [
         "\t[ERROR FileAvailable--etc-kubernetes-kubelet.conf]: /etc/kubernetes/kubelet.conf already exists",
         "\t[ERROR Port-10250]: Port 10250 is in use",

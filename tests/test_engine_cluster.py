@@ -133,7 +133,7 @@ def test_an_earlier_join_without_reset_fails_preflight(ignore: tuple[str, ...], 
                              keep_logs=True))
     node = result.nodes[0]
     assert node.joined == joined
-    printed = [text for _, stream, text in node.logs if stream in ("stdout", "stderr")]
+    printed = [line.text for line in node.logs if line.stream in ("stdout", "stderr")]
     if joined:
         assert "\t[WARNING Port-10250]: Port 10250 is in use" in printed
         return

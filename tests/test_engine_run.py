@@ -101,7 +101,7 @@ def test_a_token_that_expires_mid_storm() -> None:
         # (the bootstrapsigner drops the token's JWS an informer delay after the tokencleaner deletes it)
         assert discovered is not None and discovered < expiry + 1.0
         assert node.milestone("csr-created") is None
-        assert any(text == unauthorized for _, stream, text in node.logs if stream == "kubelet")
+        assert any(line.text == unauthorized for line in node.logs if line.stream == "kubelet")
         assert node.error == "error execution phase kubelet-start: context deadline exceeded"
     token_id = no_discovery[0].error.rsplit('"', 2)[1]
     for node in no_discovery:
@@ -111,3 +111,14 @@ def test_a_token_that_expires_mid_storm() -> None:
     for node in joined:
         created = node.milestone("csr-created")
         assert created is not None and created < expiry + 10.0  # the authenticator caches a token for 10 s
+
+
+@pytest.mark.parametrize(("start", "verbosity"), [
+    pytest.param("[preflight] Running pre-flight checks", 0, id="valid: a phase line prints by default"),
+    pytest.param("[discovery] Created cluster-info discovery client", 1, id="valid: a discovery detail is V(1)"),
+    pytest.param("\nThis node has joined the cluster:", 0, id="valid: the success text prints by default"),
+])
+def test_node_logs_keep_each_lines_verbosity(start: str, verbosity: int) -> None:
+    node, = run(1, keep_logs=True).nodes
+    line = next(line for line in node.logs if line.text.startswith(start))
+    assert line.verbosity == verbosity and line == (line.t, line.stream, line.text, verbosity)

@@ -242,7 +242,7 @@ def test_echo_receives_verbosity_0_lines_only() -> None:
     assert lines[0] == ("node-1", "[preflight] Running pre-flight checks")
     assert all(name == "node-1" for name, _ in lines)
     echoed = [text for _, text in lines]
-    logged = [text for _, _, text in node.logs]
+    logged = [line.text for line in node.logs]
     waiting = '[discovery] Waiting for the cluster-info ConfigMap to receive a JWS signature for token ID "'
     assert any(text.startswith(waiting) for text in logged)  # a V(1) line: logged, not echoed
     assert not any(text.startswith(waiting) for text in echoed)

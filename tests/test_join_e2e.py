@@ -85,7 +85,7 @@ def test_join_prints_kubeadm_phase_lines_and_success_text() -> None:
     plane, token, harness = make_cluster()
     node = harness.join(worker(plane, token.token))
     harness.run()
-    printed = [text for _, stream, text in node.logs if stream == "stdout"]
+    printed = [line.text for line in node.logs if line.stream == "stdout"]
     assert printed[0] == "[preflight] Running pre-flight checks"
     assert "[kubelet-start] Starting the kubelet" in printed
     assert "[kubelet-start] Waiting for the kubelet to perform the TLS Bootstrap" in printed
@@ -284,7 +284,7 @@ def test_rejoin_without_reset_fails_preflight() -> None:
     again = harness.join(worker(plane, token.token))
     harness.run()
     assert again.outcome is not None and again.outcome.error == "error execution phase preflight: preflight checks failed"
-    errors = [text for _, stream, text in again.logs if "[ERROR" in text]
+    errors = [line.text for line in again.logs if "[ERROR" in line.text]
     assert "\t[ERROR FileAvailable--etc-kubernetes-kubelet.conf]: /etc/kubernetes/kubelet.conf already exists" in errors
 
 

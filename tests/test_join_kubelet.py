@@ -335,7 +335,7 @@ def test_harness_join_with_a_kubelet_that_never_starts() -> None:
     harness.run()
     assert node.outcome is not None
     assert node.outcome.error == "error execution phase kubelet-start: " + HEALTHZ_ERROR
-    stdout = [(t, text) for t, stream, text in node.logs if stream == "stdout"]
+    stdout = [(line.t, line.text) for line in node.logs if line.stream == "stdout"]
     assert stdout[-1] == (240.0, JOIN_FAIL_MESSAGE.format(error=HEALTHZ_ERROR))
     assert C.BOOTSTRAP_KUBELET_CONF_PATH not in node.files
     assert plane.store.list("certificatesigningrequests") == []
@@ -347,8 +347,8 @@ def test_harness_join_times_out_waiting_for_tls_bootstrap_after_exactly_the_time
     harness.run()
     assert node.outcome is not None
     assert node.outcome.error == "error execution phase kubelet-start: context deadline exceeded"
-    begun = next(t for t, _, text in node.logs if text == WAITING)
-    failed = next(t for t, stream, text in node.logs if stream == "stderr")
+    begun = next(line.t for line in node.logs if line.text == WAITING)
+    failed = next(line.t for line in node.logs if line.stream == "stderr")
     assert failed - begun == 42.0
     assert C.BOOTSTRAP_KUBELET_CONF_PATH not in node.files
     assert node.outcome.csr_name.startswith("csr-")

@@ -431,7 +431,7 @@ def test_admin_actions_on_the_csr_reach_the_waiting_kubelet(
     harness.call_later(1.0, lambda: act(plane, harness, first))
     harness.run(until=20.0)
     text = error.format(name=first)
-    logs = [(t, text_) for t, stream, text_ in node.logs if stream == "kubelet"]
+    logs = [(line.t, line.text) for line in node.logs if line.stream == "kubelet"]
     assert logs[0] == (5.0, f"{SIGNER}: certificate request was not signed: "
                             f"cannot watch on the certificate signing request: {text}")
     created = [t for t, m, _ in node.marks if m == "csr-created"]
@@ -447,7 +447,7 @@ def test_pending_csr_times_out_after_15_minutes_in_the_harness() -> None:
     node = harness.join(JoinConfiguration(node_name="node-1", api_server_endpoint=ENDPOINT, token=token.token,
                                           ca_cert_hashes=(pins.certificate_pin(plane.ca.cert),)))
     harness.run(until=1000.0)
-    logs = [(t, text) for t, stream, text in node.logs if stream == "kubelet"]
+    logs = [(line.t, line.text) for line in node.logs if line.stream == "kubelet"]
     assert logs == [(900.5, f"{SIGNER}: certificate request was not signed: timed out waiting for the condition")]
     created = [t for t, m, _ in node.marks if m == "csr-created"]
     assert created[0] == 0.5 and 902.5 <= created[1] <= 902.7

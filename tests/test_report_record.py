@@ -57,3 +57,22 @@ def test_node_outcomes_and_times() -> None:
     assert (outcome(ok), outcome(bad)) == ("joined", "failed")
     assert join_time(ok) is not None and join_time(ok) > 10.0 and fail_time(ok) is None  # type: ignore[operator]
     assert join_time(bad) is None and fail_time(bad) is not None
+
+
+def test_log_lines_are_written_with_their_verbosity() -> None:
+    record = sample()
+    doc = json.loads(record.dumps())
+    assert {len(line) for line in doc["logs"]} == {4}
+    assert {line[3] for line in doc["logs"]} == {0, 1}  # the drawn node printed lines at V(0) and V(1)
+
+
+@pytest.mark.parametrize(("line", "verbosity"), [
+    pytest.param([1.0, "stdout", "[discovery] Retrying due to error: x", 1], 1, id="valid: the verbosity is kept"),
+    pytest.param([1.0, "stdout", "[preflight] Running pre-flight checks"], 0,
+                 id="valid: a file written before verbosities were kept reads as verbosity 0"),
+])
+def test_log_lines_load_with_their_verbosity(line: list[object], verbosity: int) -> None:
+    doc = json.loads(sample().dumps())
+    doc["logs"] = [line]
+    loaded, = ResultFile.loads(json.dumps(doc)).logs
+    assert (loaded.t, loaded.stream, loaded.text, loaded.verbosity) == (*line[:3], verbosity)

@@ -240,7 +240,7 @@ class RunningAttacker:
         created = machine.milestone("csr-created") is not None
         error = outcome.error if isinstance(outcome, KubeletOutcome) else ""
         if not error:
-            error = next((text for _, stream, text in reversed(machine.logs) if stream == "kubelet"), "")
+            error = next((line.text for line in reversed(machine.logs) if line.stream == "kubelet"), "")
         return AttackerResult(name=self.attacker.name, kind="token-thief", victims=(self.attacker.victim,),
                               csrs_created=int(created), csrs_failed=int(not created), identities=identities,
                               node_registered=machine.milestone("node-registered") is not None,

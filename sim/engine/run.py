@@ -41,7 +41,7 @@ from sim.engine.metrics import Sampler, TimeSeries
 from sim.engine.network import Host, Interception, Network, split_endpoint
 from sim.engine.node import NodeRuntime, SimNode
 from sim.engine.world import EventLog, World
-from sim.machine import Machine
+from sim.machine import LogLine, Machine
 from sim.protocol import kubeconfig, pins
 from sim.protocol.constants import KUBELET_CLIENT_USAGES_ECDSA, KUBELET_CLIENT_USAGES_RSA
 from sim.protocol.joinconfig import JoinConfiguration
@@ -89,8 +89,8 @@ class NodeResult:
     """When it was last done (its last join failed, or joined and the Node is Ready)."""
     marks: tuple[tuple[float, str], ...]
     """Every milestone mark in order (``phase:<name>`` for phase starts)."""
-    logs: tuple[tuple[float, str, str], ...] = ()
-    """(time, stream, text) of every line printed, with ``EngineConfig.keep_logs``."""
+    logs: tuple[LogLine, ...] = ()
+    """(time, stream, text, verbosity) of every line printed, with ``EngineConfig.keep_logs``."""
     joins: tuple[JoinRecord, ...] = ()
     """Every ``kubeadm join`` the node ran (more than one after an admin's rejoin); the last is the outcome."""
 

@@ -21,6 +21,7 @@ from typing import Any, Mapping
 
 from sim.engine import AdminRecord, AttackerResult, JoinRecord, NodeResult, ServerResult, TimeSeries
 from sim.fileutil import write_atomic
+from sim.machine import LogLine
 
 __all__ = ["FORMAT", "CheckRecord", "NodeRecord", "ResultFile", "ServerRecord", "fail_time", "join_time",
            "node_records", "outcome"]
@@ -81,7 +82,7 @@ class ResultFile:
     servers: tuple[ServerRecord, ...]
     trace_node: str = ""
     sequence: tuple[Event, ...] = ()
-    logs: tuple[tuple[float, str, str], ...] = ()
+    logs: tuple[LogLine, ...] = ()
     checks: tuple[CheckRecord, ...] = ()
     attackers: tuple[AttackerResult, ...] = ()
     admin: tuple[AdminRecord, ...] = ()
@@ -141,7 +142,9 @@ class ResultFile:
                 ca_pin=doc["ca_pin"], counts=doc["counts"], trace_node=doc["trace_node"],
                 checks=tuple(CheckRecord(path=p, expected=e, actual=a, ok=ok) for p, e, a, ok in doc["checks"]),
                 sequence=tuple((t, s, e, a) for t, s, e, a in doc["sequence"]),
-                logs=tuple((t, s, x) for t, s, x in doc["logs"]),
+                # a line is [t, stream, text, verbosity]; files written before the verbosity was kept
+                # have three items, read as verbosity 0
+                logs=tuple(LogLine(*line) for line in doc["logs"]),
                 attackers=tuple(AttackerResult(**{**a, "victims": tuple(a["victims"]),
                                                   "identities": tuple(a["identities"])}) for a in doc["attackers"]),
                 admin=tuple(AdminRecord(**{**a, "lines": tuple(a["lines"])}) for a in doc["admin"]),

@@ -85,7 +85,7 @@ def _story_rows(result: ResultFile) -> Iterable[Row]:
 
 
 def _log_rows(result: ResultFile) -> Iterable[Row]:
-    for t, _, text in result.logs:
+    for t, _, text, _ in result.logs:
         if "Retrying due to error" not in text:
             continue
         found = _TRANSPORT.search(text)

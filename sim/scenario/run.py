@@ -19,6 +19,7 @@ from typing import Final
 from sim import __version__
 from sim.engine import EngineConfig, SimResult, simulate
 from sim.engine.run import Progress
+from sim.machine import LogLine
 from sim.report.events import node_story
 from sim.report.record import Event, NodeRecord, ResultFile, join_time, node_records, outcome
 from sim.scenario.checks import check_expectations
@@ -71,7 +72,7 @@ def run_scenario(scenario: Scenario, progress: Progress | None = None) -> Scenar
     nodes = node_records(result.nodes)
     chosen = choose_trace_node(nodes, scenario.get(RUN).trace_node)
     story: tuple[Event, ...] = ()
-    logs: tuple[tuple[float, str, str], ...] = ()
+    logs: tuple[LogLine, ...] = ()
     if chosen:
         node = result.node(chosen)
         servers = {s.name for s in result.servers}

@@ -32,6 +32,24 @@ def test_sweep_prints_what_it_runs_and_resumes(tmp_path: pathlib.Path, capsys: p
     assert "4 finished now, 4 already complete, 0 failed" in capsys.readouterr().out
 
 
+def test_another_sweep_in_out_exits_2_unless_forced(tmp_path: pathlib.Path,
+                                                    capsys: pytest.CaptureFixture[str]) -> None:
+    path, out = write_scenario(tmp_path), tmp_path / "out"
+    assert main(["sweep", path, "--vary", "nodes[0].count=1,3", "--workers", "1", "--out", str(out)]) == 0
+    kept = (out / "sweep.json").read_bytes()
+    capsys.readouterr()
+    other = ["sweep", path, "--vary", "nodes[0].count=2", "--workers", "1", "--out", str(out)]
+    assert main(other) == 2
+    captured = capsys.readouterr()
+    assert captured.out == "" and captured.err == (
+        f"{out}/sweep.json holds another sweep's plan (storm.yaml, 2 runs, 2 of them not in this sweep): "
+        "choose a new --out, or add --force to replace that plan\n")
+    assert (out / "sweep.json").read_bytes() == kept
+    assert main([*other, "--force"]) == 0
+    assert "1 finished now, 0 already complete, 0 failed" in capsys.readouterr().out
+    assert (out / "sweep.json").read_bytes() != kept
+
+
 def test_the_file_sweep_section_needs_no_flags(tmp_path: pathlib.Path, capsys: pytest.CaptureFixture[str]) -> None:
     path = write_scenario(tmp_path, "sweep:\n  vary:\n    nodes[0].count: [1, 2]\n  seeds: 2\n")
     assert main(["sweep", path, "--workers", "1", "--out", str(tmp_path / "out")]) == 0

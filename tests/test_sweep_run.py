@@ -16,7 +16,7 @@ from sim.sweep.executors import InProcess
 from sim.sweep.plan import Plan, make_plan
 from sim.sweep.run import run_sweep
 from sim.sweep.spec import parse_vary
-from sim.sweep.store import read_status, run_dir
+from sim.sweep.store import MANIFEST, OtherSweep, read_status, run_dir, write_manifest
 from sim.sweep.table import TABLE_CSV, TABLE_PARQUET
 from tests.sweep_support import break_seed, write_scenario
 
@@ -87,3 +87,16 @@ def test_a_scenario_the_engine_refuses_fails_with_its_problems(tmp_path: pathlib
     outcome = task_module.execute(task_module.Task(id="x", source="storm.yaml", scenario=broken))
     assert outcome.error == "storm.yaml: apiserver.cores: must be a positive integer (got -1)"
     assert not outcome.ok and outcome.detail
+
+
+def test_another_sweeps_plan_is_kept_unless_forced(tmp_path: pathlib.Path) -> None:
+    out = tmp_path / "out"
+    write_manifest(str(out), small_plan(tmp_path))
+    kept = (out / MANIFEST).read_bytes()
+    other = make_plan(write_scenario(tmp_path), flags=[parse_vary("nodes[0].count=3")])
+    with pytest.raises(OtherSweep):
+        run_sweep(other, str(out), InProcess())
+    assert files_under(out) == [MANIFEST] and (out / MANIFEST).read_bytes() == kept  # nothing written
+    result = run_sweep(other, str(out), InProcess(), force=True)
+    assert (result.skipped, result.finished) == (0, 1)
+    assert [run["id"] for run in json.loads((out / MANIFEST).read_text())["runs"]] == [other.runs[0].id]

@@ -3,8 +3,9 @@
 Exit codes: 0 when every run finished (whatever its ``expect`` block said:
 a sweep is for finding where expectations stop holding; the table's
 ``passed`` column tells), 1 when a run failed with an error (each printed
-with its values), 2 when the file, a ``--vary`` or an option is wrong, or
-the Dask scheduler cannot be reached; then nothing runs. ``joinsim report
+with its values), 2 when the file, a ``--vary`` or an option is wrong,
+``--out`` holds another sweep (``--force`` replaces its plan), or the Dask
+scheduler cannot be reached; then nothing runs. ``joinsim report
 DIR`` on a sweep directory prints the per-combination table and draws one
 metric against one varied field (``--metric``, ``--x``).
 """
@@ -26,6 +27,7 @@ from sim.sweep.plan import Plan, make_plan
 from sim.sweep.report import DEFAULT_METRIC, check_metric, choose_x, load_report, print_report, write_plot
 from sim.sweep.run import SweepResult, run_sweep
 from sim.sweep.spec import Vary, parse_vary
+from sim.sweep.store import OtherSweep, check_manifest
 
 __all__ = ["SCHEDULER_TIMEOUT", "add_parsers", "add_report_options", "report_directory", "run"]
 
@@ -54,6 +56,10 @@ def add_parsers(sub: Any) -> None:
     where.add_argument("--dask-scheduler", metavar="tcp://HOST:PORT",
                        help="run on this Dask cluster instead (its workers need joinsim installed)")
     p.add_argument("--out", metavar="DIR", help="where results go (default: out/<name>-sweep)")
+    p.add_argument("--force", action="store_true",
+                   help="write this sweep's plan over another sweep's in OUT (by default refused; the same plan, or "
+                        "one with more values or seeds, resumes); runs they share are reused, the others stay under "
+                        "OUT/runs/ but leave the table")
 
 
 def add_report_options(parser: argparse.ArgumentParser) -> None:
@@ -95,11 +101,16 @@ def _progress_bar(name: str) -> tuple[Progress, Any]:
     return bar, bar.add_task(name, total=None)
 
 
-def _sweep(plan: Plan, out: str, executor: Executor) -> SweepResult:
+def _sweep(plan: Plan, out: str, executor: Executor, force: bool) -> SweepResult:
     bar, task = _progress_bar(plan.name)
     with bar:
         return run_sweep(plan, out, executor, progress=lambda done, total: bar.update(task, completed=done,
-                                                                                      total=total))
+                                                                                      total=total), force=force)
+
+
+def _other_sweep(err: OtherSweep) -> int:
+    print(f"{err}: choose a new --out, or add --force to replace that plan", file=sys.stderr)
+    return 2
 
 
 def run(args: argparse.Namespace) -> int:
@@ -110,6 +121,11 @@ def run(args: argparse.Namespace) -> int:
     except ScenarioError as err:
         return scenario_cli.print_problems(err)
     out = args.out or os.path.join("out", f"{plan.name}-sweep")
+    if not args.force:
+        try:
+            check_manifest(out, plan)
+        except OtherSweep as err:
+            return _other_sweep(err)
     executor, where = _executor(args)
     combinations = len(plan.runs) // len(plan.seeds)
     console.print(f"{plan.source}: {len(plan.runs)} runs ({combinations} combination(s) x {len(plan.seeds)} "
@@ -117,7 +133,9 @@ def run(args: argparse.Namespace) -> int:
     try:
         if isinstance(executor, DaskCluster):
             executor.probe()
-        result = _sweep(plan, out, executor)
+        result = _sweep(plan, out, executor, args.force)
+    except OtherSweep as err:  # another sweep wrote its plan there since the check above
+        return _other_sweep(err)
     except SchedulerError as err:
         print(err, file=sys.stderr)
         return 2

@@ -1,6 +1,7 @@
 """Carry out a sweep: skip runs already complete, run the rest on an executor, write each as it ends, then the table.
 
-The plan is written first, then each pending run's scenario; outcomes are
+The plan is written first (unless the directory holds another sweep's:
+``store.check_manifest``), then each pending run's scenario; outcomes are
 written as they arrive (so an interrupted sweep keeps every run that
 ended), and the table last, from every run's status, once every run has
 been tried. ``progress(done, total)`` is called after each outcome.
@@ -15,7 +16,7 @@ import pyarrow as pa
 
 from sim.sweep.executors import Executor
 from sim.sweep.plan import Plan, PlannedRun
-from sim.sweep.store import read_status, write_manifest, write_outcome, write_scenario
+from sim.sweep.store import check_manifest, read_status, write_manifest, write_outcome, write_scenario
 from sim.sweep.table import build_table, write_table
 from sim.sweep.task import Task
 
@@ -48,8 +49,16 @@ def pending_runs(plan: Plan, out: str) -> list[PlannedRun]:
     return pending
 
 
-def run_sweep(plan: Plan, out: str, executor: Executor, progress: Progress | None = None) -> SweepResult:
-    """Run what is pending of the plan into ``out`` and write the table (module docstring)."""
+def run_sweep(plan: Plan, out: str, executor: Executor, progress: Progress | None = None, *,
+              force: bool = False) -> SweepResult:
+    """Run what is pending of the plan into ``out`` and write the table (module docstring).
+
+    Raise ``store.OtherSweep`` before writing anything if ``out`` holds
+    another sweep's plan (or one that cannot be read), unless ``force``: then
+    this plan replaces it, and the runs it shares with it are reused.
+    """
+    if not force:
+        check_manifest(out, plan)
     write_manifest(out, plan)
     pending = pending_runs(plan, out)
     by_id = {run.id: run for run in pending}

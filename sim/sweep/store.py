@@ -13,7 +13,9 @@ only once the result file is in place, so a run stopped half-way has no
 status and runs again: a run counts as complete when its status says it
 finished and its result file is there. A failed run has a status with its
 error and is tried again by the next ``joinsim sweep`` into the same
-directory (a worker that died may not fail twice).
+directory (a worker that died may not fail twice). A directory holds one
+sweep: a plan is written over the one already there only if it keeps every
+run of it (``check_manifest``).
 """
 
 from __future__ import annotations
@@ -31,8 +33,8 @@ from sim.sweep.plan import Plan, PlannedRun
 from sim.sweep.summary import Value
 from sim.sweep.task import Outcome
 
-__all__ = ["FORMAT", "MANIFEST", "RunStatus", "is_sweep_dir", "read_manifest", "read_status", "run_dir",
-           "write_manifest", "write_outcome", "write_scenario"]
+__all__ = ["FORMAT", "MANIFEST", "OtherSweep", "RunStatus", "check_manifest", "is_sweep_dir", "read_manifest",
+           "read_status", "run_dir", "write_manifest", "write_outcome", "write_scenario"]
 
 FORMAT: Final = 1
 MANIFEST: Final = "sweep.json"
@@ -68,6 +70,36 @@ def write_manifest(out: str, plan: Plan) -> None:
            "vary": [{"path": v.path, "values": list(v.values)} for v in plan.vary], "seeds": list(plan.seeds),
            "runs": [{"id": r.id, "values": [[p, v] for p, v in r.values], "seed": r.seed} for r in plan.runs]}
     write_atomic(os.path.join(out, MANIFEST), _json(doc))
+
+
+class OtherSweep(ValueError):
+    """Refuse to write a plan over another sweep's, whose runs would silently drop out of its table."""
+
+
+def check_manifest(out: str, plan: Plan) -> None:
+    """Raise ``OtherSweep`` if ``out`` holds a plan with runs this one lacks (or a plan that cannot be read).
+
+    Why: a run's id is a hash of its resolved scenario, so the same plan, or
+    the same plan with more values or seeds, contains every run already there
+    and resumes; any other plan (another file, other ``--set`` overrides,
+    fewer values) would replace ``sweep.json`` and leave the runs already
+    made out of the table, so the caller has to ask for that (``--force``).
+    """
+    path = os.path.join(out, MANIFEST)
+    if not os.path.lexists(path):
+        return
+    try:
+        doc = read_manifest(out)
+    except ValueError as err:  # its text names the file
+        raise OtherSweep(str(err)) from None
+    try:
+        old = {str(run["id"]) for run in doc["runs"]}
+    except (KeyError, TypeError):
+        raise OtherSweep(f"{path}: not a joinsim sweep file: no list of runs") from None
+    missing = old - {run.id for run in plan.runs}
+    if missing:
+        raise OtherSweep(f"{path} holds another sweep's plan ({doc.get('source')}, {len(old)} runs, "
+                         f"{len(missing)} of them not in this sweep)")
 
 
 def read_manifest(out: str) -> dict[str, Any]:

@@ -6,6 +6,7 @@ import random
 from dataclasses import dataclass
 
 from sim.control.plane import ControlPlane
+from sim.crypto import crypto_backend
 from sim.harness import DEFAULT_START, Harness
 from sim.machine import Machine
 from sim.protocol import pins
@@ -26,11 +27,12 @@ class Joined:
     node: Machine
 
 
-def joined(seed: int = 1, *, traced: bool = True) -> Joined:
-    """Init a cluster and join ``node-1`` with CA pinning, traced or with the plain harness."""
+def joined(seed: int = 1, *, traced: bool = True, crypto: str = "real") -> Joined:
+    """Init a cluster and join ``node-1`` with CA pinning, traced or with the plain harness, in a crypto mode."""
     rng = random.Random(seed)
     plane, token, _ = ControlPlane.bootstrap(now=DEFAULT_START, rng=rng, endpoint=ENDPOINT, ca_key_type="ecdsa")
     harness = TracingHarness(plane, rng=rng) if traced else Harness(plane, rng=rng)
+    harness.crypto = crypto_backend(crypto)
     node = harness.join(JoinConfiguration(node_name="node-1", api_server_endpoint=ENDPOINT, token=token.token,
                                           ca_cert_hashes=(pins.certificate_pin(plane.ca.cert),)))
     harness.run()

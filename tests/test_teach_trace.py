@@ -11,7 +11,7 @@ from sim.control.plane import ControlPlane
 from sim.harness import DEFAULT_START
 from sim.protocol import commands as cmd
 from sim.protocol import constants as C
-from sim.protocol import pki
+from sim.protocol import modeled, pki
 from sim.protocol.http import Request
 from sim.teach.trace import Call, Step, TracingHarness, credential_of, short_path
 from tests.teach_support import ENDPOINT, Joined, joined
@@ -44,6 +44,14 @@ def test_node_calls_name_the_program_and_the_credential(run: Joined) -> None:
     assert (post.sender, post.credential, post.status) == ("kubelet", f"token {run.token.token_id}", 201)
     register = next(c for c in node_calls if c.method == "POST" and c.path == "/api/v1/nodes")
     assert (register.sender, register.credential) == ("kubelet", "cert system:node:node-1")
+
+
+def test_a_modeled_join_names_the_kubelets_certificate() -> None:
+    run = joined(crypto="modeled")
+    assert isinstance(run.harness, TracingHarness) and run.node.outcome is not None and run.node.outcome.joined
+    assert modeled.is_modeled(run.node.files[C.KUBELET_CLIENT_CURRENT_PATH])
+    register = next(c for c in run.harness.calls() if c.method == "POST" and c.path == "/api/v1/nodes")
+    assert (register.sender, register.credential, register.status) == ("kubelet", "cert system:node:node-1", 201)
 
 
 def test_controller_calls_are_attributed_to_each_controller(run: Joined) -> None:
@@ -109,6 +117,14 @@ def test_send_with_an_expired_serving_certificate_raises_the_tls_error() -> None
 OTHER = pki.create_ca(now=DEFAULT_START, rng=random.Random(5), key_type="ecdsa", common_name="someone")
 
 
+def modeled_cert(common_name: str) -> bytes:
+    """Return a modeled client certificate for ``common_name``, issued by ``OTHER``."""
+    key = modeled.generate_key(random.Random(6))
+    request = modeled.parse_request(modeled.create_request(key, common_name=common_name))
+    return modeled.issue(OTHER.cert, OTHER.key, request, serial=1, not_before=DEFAULT_START,
+                         not_after=DEFAULT_START + timedelta(days=1), key_usages=(), ext_key_usages=()).pem()
+
+
 @pytest.mark.parametrize(
     "request_, tls, expected",
     [
@@ -119,8 +135,15 @@ OTHER = pki.create_ca(now=DEFAULT_START, rng=random.Random(5), key_type="ecdsa",
                      id="valid: a client certificate shows its CN"),
         pytest.param(Request.build("GET", "/", bearer="not-a-token"), cmd.TlsConfig(), "token (malformed)",
                      id="invalid: a malformed bearer token"),
+        pytest.param(Request.build("GET", "/"), cmd.TlsConfig(client_cert_pem=modeled_cert("system:node:m")),
+                     "cert system:node:m", id="valid: a modeled client certificate shows its CN"),
+        pytest.param(Request.build("GET", "/"), cmd.TlsConfig(client_cert_pem=modeled_cert("")), "cert (no CN)",
+                     id="valid: a modeled client certificate without a CN"),
         pytest.param(Request.build("GET", "/"), cmd.TlsConfig(client_cert_pem=b"junk"), "cert (unreadable)",
                      id="invalid: an unreadable client certificate"),
+        pytest.param(Request.build("GET", "/"),
+                     cmd.TlsConfig(client_cert_pem=b"-----BEGIN MODELED CERTIFICATE-----\nxx\n"),
+                     "cert (unreadable)", id="invalid: an unreadable modeled client certificate"),
     ],
 )
 def test_credential_of(request_: Request, tls: cmd.TlsConfig, expected: str) -> None:

@@ -39,7 +39,7 @@ from sim.control.store import WatchEvent
 from sim.harness import DEFAULT_START, Harness
 from sim.machine import Machine
 from sim.protocol import commands as cmd
-from sim.protocol import pki
+from sim.protocol import modeled, pki
 from sim.protocol.http import Request, Response
 
 __all__ = ["Call", "Event", "Step", "TracingHarness", "credential_of", "short_path"]
@@ -103,20 +103,35 @@ def credential_of(request: Request, tls: cmd.TlsConfig) -> str:
     """Say which credential a request presents: ``anonymous``, ``token <id>`` or ``cert <CN>``.
 
     This is what the client offers, not what the server accepts: a token
-    that has expired still reads ``token <id>`` (and gets a 401).
+    that has expired still reads ``token <id>`` (and gets a 401), and a
+    certificate's CN is read without checking who signed it.
     """
     header = request.header("Authorization")
     if header:
         match = _BEARER_TOKEN.match(header)
         return f"token {match.group(1)}" if match else "token (malformed)"
     if tls.client_cert_pem:
-        try:
-            cert = x509.load_pem_x509_certificate(tls.client_cert_pem)
-        except ValueError:
-            return "cert (unreadable)"
-        names = cert.subject.get_attributes_for_oid(NameOID.COMMON_NAME)
-        return f"cert {names[0].value!s}" if names else "cert (no CN)"
+        return f"cert {_common_name(tls.client_cert_pem)}"
     return "anonymous"
+
+
+def _common_name(cert_pem: bytes) -> str:
+    """Return the CN of a client certificate, X.509 or the ``modeled`` crypto mode's record, unverified.
+
+    A harness running the modeled backend (``harness.crypto``) presents
+    modeled certificates, which no X.509 parser reads. Told apart as
+    ``sim.tlsmodel.certificate_identity`` does (``modeled.is_modeled``), but
+    without its signature check, which a trace of what was offered must not
+    need.
+    """
+    try:
+        if modeled.is_modeled(cert_pem):
+            name = modeled.parse_certificate(cert_pem).common_name
+            return name or "(no CN)"
+        names = x509.load_pem_x509_certificate(cert_pem).subject.get_attributes_for_oid(NameOID.COMMON_NAME)
+    except ValueError:
+        return "(unreadable)"
+    return str(names[0].value) if names else "(no CN)"
 
 
 class _TracedController:

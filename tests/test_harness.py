@@ -11,6 +11,7 @@ import pytest
 from sim.control import kubeadm_token
 from sim.control.plane import ControlPlane
 from sim.harness import DEFAULT_START, Harness
+from sim.machine import Machine
 from sim.protocol import commands as cmd
 from sim.protocol import constants as C
 from sim.protocol import kubeconfig, pins, pki
@@ -234,6 +235,41 @@ def test_node_clock_skew_shows_in_what_the_node_writes() -> None:
     assert stamped == [f"{C.KUBELET_PKI_DIR}/kubelet-client-2026-01-01-01-00-00.pem"]
 
 
+@pytest.fixture(scope="module")
+def pinned_join() -> Machine:
+    """Return the machine of one pinned worker join, run to the end."""
+    plane, token, harness = cluster()
+    node = harness.join(worker(plane, token.token))
+    harness.run()
+    return node
+
+
+# kubeadm prints its phase lines plainly (always shown) and discovery's progress with klog.V(1), shown from -v=1
+# (cmd/kubeadm/app/discovery/token/token.go): the level of each line a pinned worker join prints.
+@pytest.mark.parametrize(("start", "verbosity"), [
+    pytest.param("[preflight] Running pre-flight checks", 0, id="valid: preflight's first line is plain output"),
+    pytest.param("[discovery] Created cluster-info discovery client, requesting info from ", 1,
+                 id="valid: discovery's client is V(1)"),
+    pytest.param("[discovery] Waiting for the cluster-info ConfigMap to receive a JWS signature for token ID ", 1,
+                 id="valid: the wait for a JWS signature is V(1)"),
+    pytest.param("[discovery] Requesting info from ", 1, id="valid: the pinned second fetch is V(1)"),
+    pytest.param("[discovery] Cluster info signature and contents are valid and TLS certificate validates", 1,
+                 id="valid: discovery's verdict is V(1)"),
+    pytest.param("[preflight] Reading configuration from the ", 0, id="valid: reading kubeadm-config is plain output"),
+    pytest.param("[kubelet-start] Starting the kubelet", 0, id="valid: kubelet-start is plain output"),
+    pytest.param("\nThis node has joined the cluster:", 0, id="valid: the success text is plain output"),
+])
+def test_a_join_logs_kubeadms_verbosity_levels(pinned_join: Machine, start: str, verbosity: int) -> None:
+    levels = {line.verbosity for line in pinned_join.logs if line.text.startswith(start)}
+    assert levels == {verbosity}
+
+
+def test_every_discovery_line_of_a_clean_join_is_v1(pinned_join: Machine) -> None:
+    discovery = [line for line in pinned_join.logs if line.text.startswith("[discovery]")]
+    assert discovery and {line.verbosity for line in discovery} == {1}
+    assert {line.verbosity for line in pinned_join.logs} == {0, 1}
+
+
 def test_echo_receives_verbosity_0_lines_only() -> None:
     lines: list[tuple[str, str]] = []
     plane, token, harness = cluster(echo=lambda node, text: lines.append((node, text)))
@@ -246,8 +282,7 @@ def test_echo_receives_verbosity_0_lines_only() -> None:
     waiting = '[discovery] Waiting for the cluster-info ConfigMap to receive a JWS signature for token ID "'
     assert any(text.startswith(waiting) for text in logged)  # a V(1) line: logged, not echoed
     assert not any(text.startswith(waiting) for text in echoed)
-    remaining = iter(logged)
-    assert all(any(text == seen for seen in remaining) for text in echoed)  # an ordered subsequence
+    assert echoed == [line.text for line in node.logs if line.verbosity == 0]  # the V(0) lines, in order
     assert "[kubelet-start] Starting the kubelet" in echoed and len(echoed) < len(logged)
 
 

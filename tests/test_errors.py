@@ -14,6 +14,7 @@ from sim.protocol.tokens import parse_token
     pytest.param("", '""', id="valid: empty"),
     pytest.param('q"\\', '"q\\"\\\\"', id="valid: quote and backslash"),
     pytest.param("a\nb\tc\rd", '"a\\nb\\tc\\rd"', id="valid: short escapes"),
+    pytest.param("\a\b\f\v", '"\\a\\b\\f\\v"', id="valid: Go's other one-letter escapes"),
     pytest.param("\x01\x1f\x7f", '"\\x01\\x1f\\x7f"', id="valid: other control characters as hex"),
     pytest.param("caf\u00e9 \u4e16", '"caf\u00e9 \u4e16"', id="valid: printable runes kept"),
     pytest.param("\u00a0\u200b", '"\\u00a0\\u200b"', id="valid: unprintable runes as \\u"),

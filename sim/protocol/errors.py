@@ -93,10 +93,15 @@ def wrap(prefix: str, err: BaseException | str) -> str:
     return f"{prefix}: {err}"
 
 
+# Go's strconv.appendEscapedRune: the control characters with a one-letter escape.
+_GO_SHORT_ESCAPES = {"\a": "\\a", "\b": "\\b", "\f": "\\f", "\n": "\\n", "\r": "\\r", "\t": "\\t",
+                     "\v": "\\v"}
+
+
 def go_quote(text: str) -> str:
     """Quote a string as Go's ``%q`` does (``strconv.Quote``), so quoted values read as kubeadm prints them.
 
-    Printable runes are kept; quotes, backslashes, ``\\n``, ``\\t`` and ``\\r`` get their
+    Printable runes are kept; quotes, backslashes and ``\\a \\b \\f \\n \\r \\t \\v`` get their
     short escapes, other control characters ``\\xHH`` and other unprintable runes
     ``\\uHHHH``/``\\UHHHHHHHH``. The protocol core and the control plane's field
     validation (sim/control/validation.py) both quote with this one function.
@@ -106,12 +111,8 @@ def go_quote(text: str) -> str:
         code = ord(ch)
         if ch in '"\\':
             out.append("\\" + ch)
-        elif ch == "\n":
-            out.append("\\n")
-        elif ch == "\t":
-            out.append("\\t")
-        elif ch == "\r":
-            out.append("\\r")
+        elif ch in _GO_SHORT_ESCAPES:
+            out.append(_GO_SHORT_ESCAPES[ch])
         elif code < 0x20 or code == 0x7F:
             out.append(f"\\x{code:02x}")
         elif not ch.isprintable():

@@ -164,37 +164,38 @@ def simulate(config: EngineConfig, progress: Progress | None = None) -> SimResul
     runtime = NodeRuntime(world, network, server, costs, crypto_backend(config.crypto), usages)
     ca_pin = pins.certificate_pin(plane.ca.cert)
 
-    nodes: dict[str, SimNode] = {}
-    join_configs: dict[str, JoinConfiguration] = {}
-    for group in config.groups:
-        times = arrival_times(group.arrival, group.count, world.stream(f"arrivals/{group.name}"))
-        for number, at in enumerate(times, 1):
-            name = f"{group.name}-{number}"
-            machine = _machine(name, group, built, keep_logs=config.keep_logs)
-            node = SimNode(runtime, machine, group.name, group.models, world.stream(f"node/{name}"))
-            join_configs[name] = cfg = _join_configuration(name, group.join, cluster, built, ca_pin)
-            node.join(cfg, at)
-            nodes[name] = node
-    if progress is not None:
-        runtime.on_finish = lambda: progress(runtime.started_total - runtime.running, runtime.started_total)
+    with full_collections_paused():  # the nodes, the run and the results only add to the heap
+        nodes: dict[str, SimNode] = {}
+        join_configs: dict[str, JoinConfiguration] = {}
+        for group in config.groups:
+            times = arrival_times(group.arrival, group.count, world.stream(f"arrivals/{group.name}"))
+            for number, at in enumerate(times, 1):
+                name = f"{group.name}-{number}"
+                machine = _machine(name, group, built, keep_logs=config.keep_logs)
+                node = SimNode(runtime, machine, group.name, group.models, world.stream(f"node/{name}"))
+                join_configs[name] = cfg = _join_configuration(name, group.join, cluster, built, ca_pin)
+                node.join(cfg, at)
+                nodes[name] = node
+        if progress is not None:
+            runtime.on_finish = lambda: progress(runtime.started_total - runtime.running, runtime.started_total)
 
-    init_token = built.token.token
-    groups = {g.name: g for g in config.groups}
-    attackers = [start_attacker(a, runtime, endpoint=cluster.endpoint, ca_pem=plane.ca.cert_pem,
-                                token=(groups[a.group].join.token or init_token) if isinstance(a, MitmAttacker)
-                                else (a.token or init_token)) for a in config.attackers]
-    admin = AdminRunner(world, server, nodes=nodes, groups={g.name: g.node_names() for g in config.groups},
-                        join_configs=join_configs)
-    waits = [admin.start(config.admin)] + [a.process for a in attackers if a.process is not None]
+        init_token = built.token.token
+        groups = {g.name: g for g in config.groups}
+        attackers = [start_attacker(a, runtime, endpoint=cluster.endpoint, ca_pem=plane.ca.cert_pem,
+                                    token=(groups[a.group].join.token or init_token) if isinstance(a, MitmAttacker)
+                                    else (a.token or init_token)) for a in config.attackers]
+        admin = AdminRunner(world, server, nodes=nodes, groups={g.name: g.node_names() for g in config.groups},
+                            join_configs=join_configs)
+        waits = [admin.start(config.admin)] + [a.process for a in attackers if a.process is not None]
 
-    manager.start()
-    sampler.start()
-    if nodes or config.admin or len(waits) > 1:
-        done = env.process(_until_done(runtime, waits))
-        with full_collections_paused():
+        manager.start()
+        sampler.start()
+        if nodes or config.admin or len(waits) > 1:
+            done = env.process(_until_done(runtime, waits))
             env.run(until=env.any_of([done, env.timeout(config.until)]))
-    sampler.sample()
-    return _result(config, nodes.values(), server, sampler.series(), manager, attackers, admin, built, ca_pin, wall)
+        sampler.sample()
+        return _result(config, nodes.values(), server, sampler.series(), manager, attackers, admin, built, ca_pin,
+                       wall)
 
 
 def _network(config: EngineConfig, host: str, port: int) -> Network:

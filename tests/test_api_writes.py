@@ -103,6 +103,17 @@ def test_create_fills_metadata_and_answers_201() -> None:
     assert store.get("configmaps", "kube-system", "x") == response.body
 
 
+def test_write_responses_are_copies_and_leave_what_is_stored_alone() -> None:
+    api, store = make_server()
+    created = call(api, "POST", CM, client=ADMIN, body=cm()).body
+    patched = call(api, "PATCH", f"{CM}/x", client=ADMIN, content_type="application/merge-patch+json",
+                   body={"data": {"k": "w"}}).body
+    created["data"]["k"] = patched["data"]["k"] = "changed"
+    assert store.get("configmaps", "kube-system", "x")["data"] == {"k": "w"}
+    assert [e.object["data"] for e in store.events_since(0, "configmaps") if objects.name_of(e.object) == "x"] == [
+        {"k": "v"}, {"k": "w"}]
+
+
 def test_duplicate_create_is_409_already_exists(api: ApiServer) -> None:
     assert call(api, "POST", CM, client=ADMIN, body=cm()).status == 201
     response = call(api, "POST", CM, client=ADMIN, body=cm())

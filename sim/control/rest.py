@@ -79,6 +79,13 @@ class Registry:
             raise status.not_found(call.res.plural, call.res.group, call.info.name)
         return obj
 
+    def _stored(self, call: Call) -> Obj:
+        """Return the stored object itself, for the update path, which only reads the old object."""
+        obj = self._store.peek(call.res.plural, call.namespace, call.info.name)
+        if obj is None:
+            raise status.not_found(call.res.plural, call.res.group, call.info.name)
+        return obj
+
     # --- reads ---
 
     def get(self, call: Call) -> tuple[int, Any]:
@@ -147,7 +154,7 @@ class Registry:
         if call.dry_run:
             meta["creationTimestamp"] = format_time(call.now)
             return 201, obj
-        return 201, self._store.create(call.res.plural, obj, call.now)
+        return 201, self._store.create(call.res.plural, obj, call.now, copy=False)
 
     def update(self, call: Call) -> tuple[int, Any]:
         """Replace an object or a subresource (PUT): name checks, then the update path."""
@@ -161,7 +168,7 @@ class Registry:
             raise status.bad_request(
                 f"the name of the object ({meta['name']}) does not match the name on the URL ({call.info.name})")
         self._reconcile_namespace(call, obj)
-        return 200, self._update(call, obj, self._existing(call))
+        return 200, self._update(call, obj, self._stored(call))
 
     def patch(self, call: Call) -> tuple[int, Any]:
         """Apply a JSON, merge or strategic merge patch to the stored object, then update it."""
@@ -173,7 +180,7 @@ class Registry:
             raise status.bad_request("invalid JSON Document") from None
         if decode.too_deep(document):
             raise status.bad_request("invalid JSON Document")
-        old = self._existing(call)
+        old = self._stored(call)
         try:
             if kind == JSON_PATCH_TYPE:
                 patched = patches.json_patch(old, document)
@@ -212,7 +219,7 @@ class Registry:
               user=call.user, obj=candidate, old=old, authorize=self._authorize)
         if call.dry_run:
             return candidate
-        return self._store.update(call.res.plural, candidate)
+        return self._store.update(call.res.plural, candidate, copy=False)
 
     def delete(self, call: Call) -> tuple[int, Any]:
         """Delete an object, honouring DeleteOptions preconditions; answer the Success Status."""

@@ -101,10 +101,13 @@ class Store:
         for key in keys:
             yield self._objects[key]
 
-    def create(self, resource: str, obj: Obj, now: datetime) -> Obj:
-        """Store a new object and return it as stored; 409 if the name is taken."""
+    def create(self, resource: str, obj: Obj, now: datetime, *, copy: bool = True) -> Obj:
+        """Store a new object and return it as stored; 409 if the name is taken.
+
+        ``copy=False`` hands ``obj`` over: the store keeps (and stamps) it, and the caller must not touch it again.
+        """
         info = RESOURCES[resource]
-        new = clone(obj)
+        new = clone(obj) if copy else obj
         md = new.setdefault("metadata", {})
         namespace = md.get("namespace", "") if info.namespaced else ""
         if not info.namespaced:
@@ -121,8 +124,11 @@ class Store:
         self._commit("ADDED", resource, (resource, namespace, name), new)
         return clone_obj(new)
 
-    def update(self, resource: str, obj: Obj) -> Obj:
-        """Replace an object; a set, stale ``resourceVersion`` or a UID mismatch gives 409."""
+    def update(self, resource: str, obj: Obj, *, copy: bool = True) -> Obj:
+        """Replace an object; a set, stale ``resourceVersion`` or a UID mismatch gives 409.
+
+        ``copy=False`` hands ``obj`` over, as for ``create``.
+        """
         info = RESOURCES[resource]
         md = obj.get("metadata") or {}
         namespace = md.get("namespace", "") if info.namespaced else ""
@@ -137,7 +143,7 @@ class Store:
         if md.get("uid") and md["uid"] != cur_md["uid"]:
             raise status.conflict(resource, info.group, name, "Precondition failed: UID in precondition: "
                                   f"{md['uid']}, UID in object meta: {cur_md['uid']}")
-        new = clone(obj)
+        new = clone(obj) if copy else obj
         new_md = new.setdefault("metadata", {})
         for field in ("uid", "creationTimestamp", "generateName"):
             if field in cur_md:

@@ -19,6 +19,8 @@ from sim.control.resources import RESOURCES, ResourceInfo
 from sim.protocol.objects import Obj, format_time
 from sim.protocol.rng import Rng
 
+_TAIL = 8
+"""``events_since`` looks this many changes back from the newest before it bisects the history."""
 # staging/src/k8s.io/apiserver/pkg/storage/names/generate.go: 5 characters from this alphabet
 _NAME_ALPHABET = "bcdfghjklmnpqrstvwxz2456789"
 _GENERATED_SUFFIX = 5
@@ -34,18 +36,22 @@ class WatchEvent:
     resource_version: int
 
 
+_LEAVES = frozenset({str, int, float, bool, type(None)})
+"""Types ``clone`` returns as they are: a value of one of these is kept without a call."""
+
+
 def clone(value: Any) -> Any:
     """Copy a JSON-shaped value (faster than ``copy.deepcopy`` for dicts and lists)."""
     if isinstance(value, dict):
-        return {k: clone(v) for k, v in value.items()}
+        return {k: v if type(v) in _LEAVES else clone(v) for k, v in value.items()}
     if isinstance(value, list):
-        return [clone(v) for v in value]
+        return [v if type(v) in _LEAVES else clone(v) for v in value]
     return value
 
 
 def clone_obj(obj: Obj) -> Obj:
     """Copy one object (``clone`` with its type kept)."""
-    return {k: clone(v) for k, v in obj.items()}
+    return {k: v if type(v) in _LEAVES else clone(v) for k, v in obj.items()}
 
 
 class Store:
@@ -173,7 +179,12 @@ class Store:
 
     def events_since(self, resource_version: int, resource: str | None = None) -> builtins.list[WatchEvent]:
         """Return the changes after a resourceVersion, oldest first."""
-        lo, hi = 0, len(self._events)
+        events = self._events
+        lo, hi = 0, len(events)
+        for back in range(1, min(hi, _TAIL) + 1):  # readers mostly ask for the last few changes
+            if events[hi - back].resource_version <= resource_version:
+                lo = hi = hi - back + 1
+                break
         while lo < hi:
             mid = (lo + hi) // 2
             if self._events[mid].resource_version <= resource_version:

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
 
-from sim.control import status, validation as v
+from sim.control import decode, status, validation as v
 from sim.control.patch import PatchError, json_patch, merge_patch, strategic_merge_patch
 from sim.control.requestinfo import RequestInfo, parse_request_info
 from sim.control.selectors import parse_field_selector, parse_label_selector, matches_labels
@@ -147,3 +148,17 @@ def test_go_bytes_and_error_bodies() -> None:
     err = status.invalid("ConfigMap", "", "x", [v.required("a"), v.required("a")])
     assert err.status["message"] == 'ConfigMap "x" is invalid: a: Required value'
     assert len(err.status["details"]["causes"]) == 2
+
+
+@pytest.mark.parametrize(("text", "deep"), [
+    pytest.param("[" * 255 + "1" + "]" * 255, False, id="valid: 256 levels with the leaf"),
+    pytest.param("[" * 256 + "]" * 256, False, id="valid: 256 empty levels"),
+    pytest.param("[" * 256 + "1" + "]" * 256, True, id="invalid: 257 levels with the leaf"),
+    pytest.param('{"a":' * 257 + "{}" + "}" * 257, True, id="invalid: 258 object levels"),
+    pytest.param(json.dumps({"s": "[{" * 300}), False, id="valid: brackets inside a string"),
+    pytest.param(json.dumps([{"a": [1, {"b": "[" * 300}]}] * 3), False, id="valid: shallow and bracket-heavy"),
+])
+def test_json_depth_check_agrees_with_the_walk(text: str, deep: bool) -> None:
+    value = json.loads(text)
+    assert decode.too_deep(value) is deep
+    assert decode.json_too_deep(text, value) is deep

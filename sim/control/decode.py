@@ -28,7 +28,7 @@ from sim.protocol.errors import ApiStatusError
 from sim.protocol.http import Request
 
 __all__ = [
-    "decode_json", "decode_object", "media_type",
+    "decode_json", "decode_object", "json_too_deep", "media_type",
     "patch_type", "read_body", "too_deep", "unmarshal_error", "b64_error",
 ]
 
@@ -122,6 +122,15 @@ def too_deep(value: Any) -> bool:
     return False
 
 
+def json_too_deep(text: str, value: Any) -> bool:
+    """Tell whether ``value``, decoded from the JSON ``text``, nests deeper than MAX_DEPTH.
+
+    Each level of nesting opens with a ``[`` or ``{``, so text with fewer than
+    MAX_DEPTH of them (those inside strings count too) needs no walk.
+    """
+    return text.count("[") + text.count("{") >= MAX_DEPTH and too_deep(value)
+
+
 def decode_json(body: bytes, kind: str) -> Any:
     """Parse a JSON body; failure is the 400 ``the object provided is unrecognized`` Status."""
     text = body.decode("utf-8", "replace")
@@ -133,7 +142,7 @@ def decode_json(body: bytes, kind: str) -> Any:
             f"{unrecognized}json parse error: {_go_json_error(text, err)} ({_summary(body)})") from None
     except RecursionError:
         value = None
-    if value is None and text.strip() != "null" or too_deep(value):
+    if value is None and text.strip() != "null" or json_too_deep(text, value):
         raise status.bad_request(f"{unrecognized}json parse error: exceeded max depth ({_summary(body)})")
     return value
 

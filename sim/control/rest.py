@@ -173,12 +173,12 @@ class Registry:
     def patch(self, call: Call) -> tuple[int, Any]:
         """Apply a JSON, merge or strategic merge patch to the stored object, then update it."""
         kind = decode.patch_type(call.request)
-        body = decode.read_body(call.request)
+        text = decode.read_body(call.request).decode("utf-8", "replace")
         try:
-            document = json.loads(body.decode("utf-8", "replace"))
+            document = json.loads(text)
         except (json.JSONDecodeError, RecursionError):
             raise status.bad_request("invalid JSON Document") from None
-        if decode.too_deep(document):
+        if decode.json_too_deep(text, document):
             raise status.bad_request("invalid JSON Document")
         old = self._stored(call)
         try:

@@ -28,7 +28,6 @@ filters/priority-and-fairness.go, .../pkg/util/flowcontrol/apf_filter.go.
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass
 from typing import Any, Callable, Final, Generator
 
@@ -177,7 +176,7 @@ class SimApiServer:
         if self.log_requests:
             self.world.record("apiserver", "request", {
                 "from": source, "method": request.method, "path": request.path, "status": str(response.status)})
-        return dataclasses.replace(response, server=self.name)
+        return response.served_by(self.name)
 
     def cpu(self, seconds: float) -> Generator[simpy.Event, Any, None]:
         """Hold one control-plane core for ``seconds`` of work (queueing for it first)."""
@@ -198,7 +197,7 @@ class SimApiServer:
         if self.log_requests:
             self.world.record("apiserver", "rejected", {"from": source, "path": request.path, "level": level,
                                                         "reason": reason})
-        return dataclasses.replace(too_many_requests(), server=self.name)
+        return too_many_requests().served_by(self.name)
 
     def _release(self, level: str) -> None:
         ticket = self.apf.release(level)
@@ -224,9 +223,14 @@ class SimApiServer:
                 del self._watchers[key]
 
     def current(self, key: ObjectKey) -> Response:
-        """Return the object as a watch event carries it (no new authentication), or its 404."""
+        """Return the object as a watch event carries it (no new authentication), or its 404.
+
+        The event carries the stored object itself, as the store's own watch
+        events do: stored objects are replaced, never changed in place, and a
+        watcher only reads what it is sent.
+        """
         resource, namespace, name = key
-        obj = self.plane.store.get(resource, namespace, name)
+        obj = self.plane.store.peek(resource, namespace, name)
         if obj is None:
             err = status.not_found(resource, self.plane.store.info(resource).group, name)
             return Response(status=404, body=err.status, server=self.name)

@@ -33,7 +33,6 @@ events pass through it too (``relay``).
 
 from __future__ import annotations
 
-import dataclasses
 import random
 from datetime import datetime, timedelta
 from typing import Any, Final, Generator, Mapping, Protocol, cast
@@ -156,7 +155,7 @@ class HttpClient:
         if identity.rejected:
             yield env.timeout(2 * link.sample_latency(rng))
             return tlsmodel.unauthorized(self.server.name)
-        request = c.request if identity.subject is None else dataclasses.replace(c.request, client=identity.subject)
+        request = c.request if identity.subject is None else c.request.with_client(identity.subject)
         out = link.sample_latency(rng) + retransmit_delay(link, rng)
         if env.now + out >= deadline:
             self.conns.pop(key, None)

@@ -62,6 +62,11 @@ class Request:
             client=client,
         )
 
+    def with_client(self, client: ClientSubject | None) -> Request:
+        """Return the request as sent with this client certificate's subject (a driver's TLS layer fills it in)."""
+        return Request(method=self.method, path=self.path, query=self.query, headers=self.headers, body=self.body,
+                       client=client)
+
     def header(self, name: str) -> str | None:
         """Return a header value, matching the name case-insensitively."""
         wanted = name.lower()
@@ -100,6 +105,10 @@ class Response:
     def ok(self) -> bool:
         """Tell whether the status is 2xx."""
         return 200 <= self.status < 300
+
+    def served_by(self, server: str) -> Response:
+        """Return the response as answered by ``server`` (a driver fills in who answered)."""
+        return Response(status=self.status, body=self.body, headers=self.headers, text=self.text, server=server)
 
     def encode(self) -> bytes:
         """Serialize the body as kube-apiserver would put it on the wire."""
